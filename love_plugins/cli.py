@@ -1,0 +1,60 @@
+"""`love-eval`: the command-line front door.
+
+Each sub-command lives in its own module under `love_plugins.commands` and exposes
+`add_parser(subparsers)` (declares its flags) and `run(args) -> int` (does the work).
+Modules are imported only when their command runs, so `love-eval --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# name -> (module, one-line help). Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("love_plugins.commands.demo", "generate a synthetic suite, score it with love-nano, report"),
+    "synth": ("love_plugins.commands.synth", "write a synthetic AIGV suite of real mp4 files"),
+    "score": ("love_plugins.commands.score", "score videos: perception, correspondence, QA"),
+    "evaluate": ("love_plugins.commands.evaluate", "score a labelled dataset and report correlations"),
+    "generalize": ("love_plugins.commands.generalize", "zero-shot matrix of one model over several datasets"),
+    "train": ("love_plugins.commands.train", "train a LOVE model with the paper's recipe"),
+    "convert": ("love_plugins.commands.convert", "convert the released LOVE checkpoints into one bundle"),
+    "suite": ("love_plugins.commands.suite", "place a T2V model on the AIGVE-60K leaderboard"),
+}
+
+
+def _available_commands() -> dict[str, tuple[str, str]]:
+    """Only commands whose module exists are offered (the package grows command by command)."""
+    return {name: spec for name, spec in COMMANDS.items() if importlib.util.find_spec(spec[0]) is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="love-eval",
+        description="LOVE metric for AI-generated videos: scoring, evaluation, training, conversion.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in _available_commands().items():
+        module = importlib.import_module(module_name)
+        command_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_parser(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

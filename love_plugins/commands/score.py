@@ -1,0 +1,167 @@
+"""Score videos with LOVE: perception and correspondence (0–100 MOS scale) and yes/no QA.
+
+Input is video files, a folder of videos, or a manifest (.jsonl/.csv with a `video` column and
+optional `prompt` and `question` columns; relative paths are read from the manifest's folder).
+One row per video is appended to --out as soon as it is scored; rerunning the same command resumes
+where a killed run stopped. Exit code 1 if any video failed (each failure is in the output with its
+reason), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import statistics
+import sys
+from pathlib import Path
+
+from ..errors import AnnotationError, LoveError
+
+logger = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif"}
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="VIDEOS_OR_DIR_OR_MANIFEST",
+                        help="video files, a folder of videos, or a manifest .jsonl/.csv")
+    parser.add_argument("--model", default="love-nano",
+                        help="bundle directory, 'love-nano' (packaged demo model) or 'tiny-random' (default: %(default)s)")
+    parser.add_argument("--tasks", default=None,
+                        help="comma-separated subset of perception,correspondence,qa "
+                             "(default: perception, + correspondence with prompts, + qa with questions)")
+    parser.add_argument("--prompt", default=None, help="one text prompt used for every video")
+    parser.add_argument("--prompts", type=Path, default=None,
+                        help="file of prompts: one per line in input order, or a JSON object {video: prompt}")
+    parser.add_argument("--question", default=None, help="one yes/no question asked of every video")
+    parser.add_argument("--out", type=Path, default=Path("love_scores.jsonl"),
+                        help="results file, .jsonl or .csv (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming --out")
+    parser.add_argument("--batch-size", type=int, default=8, help="videos per model batch (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=0, help="decoding worker processes (default: %(default)s)")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
+                        help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
+    parser.add_argument("--backend", default=None, choices=["decord", "pyav"], help="video decoder")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def collect_inputs(inputs: list[str]) -> list[dict]:
+    """Expand files, folders and manifests into rows {video, prompt?, question?}."""
+    rows: list[dict] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+            if not found:
+                raise LoveError(f"{path}: folder holds no video files ({', '.join(sorted(VIDEO_SUFFIXES))})")
+            rows += [{"video": str(p)} for p in found]
+        elif path.suffix.lower() in (".jsonl", ".csv"):
+            rows += read_manifest(path)
+        else:
+            rows.append({"video": str(path)})
+    return rows
+
+
+def read_manifest(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise AnnotationError(path, "manifest does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    if path.suffix.lower() == ".csv":
+        records = list(csv.DictReader(text.splitlines()))
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise AnnotationError(path, f"invalid JSON: {exc.msg}", line=number) from exc
+    if not records:
+        raise AnnotationError(path, "manifest is empty")
+    rows = []
+    for number, record in enumerate(records, 1):
+        if not isinstance(record, dict) or not record.get("video"):
+            raise AnnotationError(path, "row has no 'video' field", line=number)
+        video = Path(record["video"])
+        rows.append({
+            "video": str(video if video.is_absolute() else path.parent / video),
+            "prompt": record.get("prompt") or None,
+            "question": record.get("question") or None,
+        })
+    return rows
+
+
+def _read_prompts_file(path: Path, videos: list[str]) -> list[str | None]:
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        mapping = json.loads(text)
+        return [mapping.get(v, mapping.get(Path(v).name)) for v in videos]
+    lines = [line.rstrip("\n") for line in text.splitlines()]
+    if len(lines) != len(videos):
+        raise AnnotationError(path, f"{len(lines)} prompts for {len(videos)} videos")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import scorer as scorer_module
+    from ..results import ResultsWriter
+
+    try:
+        rows = collect_inputs(args.inputs)
+        videos = [r["video"] for r in rows]
+        prompts = [r.get("prompt") for r in rows]
+        questions = [r.get("question") for r in rows]
+        if args.prompt is not None:
+            prompts = [args.prompt] * len(rows)
+        if args.prompts is not None:
+            prompts = _read_prompts_file(args.prompts, videos)
+        if args.question is not None:
+            questions = [args.question] * len(rows)
+        have_prompts = any(p for p in prompts)
+        have_questions = any(q for q in questions)
+        scorer = scorer_module.load(args.model, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                                    num_workers=args.workers, backend=args.backend)
+        tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
+                 else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
+        run_info = {**scorer.describe(), "tasks": list(tasks)}
+        writer = ResultsWriter(args.out, run_info, overwrite=args.overwrite)
+    except LoveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    todo = [i for i, v in enumerate(videos) if v not in writer.done]
+    if len(todo) < len(videos):
+        logger.info("resuming: %d of %d videos already in %s", len(videos) - len(todo), len(videos), args.out)
+    with writer:
+        for result in scorer.iter_scores([videos[i] for i in todo], [prompts[i] for i in todo],
+                                         [questions[i] for i in todo], tasks, progress=not args.no_progress):
+            writer.write(result.to_dict())
+    final = [writer.done[v] for v in dict.fromkeys(videos) if v in writer.done]
+    failed = [r for r in final if r.get("error")]
+    print(summary_line(final, tasks, args.out))
+    for r in failed[:10]:
+        print(f"  failed: {r['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def summary_line(rows: list[dict], tasks, out: Path) -> str:
+    ok = [r for r in rows if not r.get("error")]
+    parts = [f"{len(ok)}/{len(rows)} videos scored"]
+    for task in ("perception", "correspondence"):
+        values = [float(r[task]) for r in ok if r.get(task) not in (None, "")]
+        if task in tasks and values:
+            parts.append(f"mean {task} {statistics.fmean(values):.1f}")
+    if "qa" in tasks:
+        answers = [r["qa_answer"] for r in ok if r.get("qa_answer")]
+        if answers:
+            parts.append(f"qa yes-rate {answers.count('yes') / len(answers):.0%}")
+    failed = len(rows) - len(ok)
+    if failed:
+        parts.append(f"{failed} failed")
+    return ", ".join(parts) + f" -> {out}"

@@ -1,0 +1,310 @@
+"""LoveModel: LOVE's architecture on transformers' native InternVL vision tower and a causal LM.
+
+    frames ──ViT──pixel-shuffle──projector[task]──┐
+                                                   ├─▶ LLM (+ LoRA[task]) ─▶ hidden before the answer word
+    fragments ──Swin3D (frozen)──mean──motion_projector[task]─┘         ├─▶ score_head[task] → MOS/100
+                                                                          └─▶ lm_head → P(yes), P(no), level
+
+One base (vision tower, LLM, motion encoder) is shared by the tasks; each task owns only what LOVE
+trains for it: LoRA adapters on the vision tower and the LLM (peft, one named adapter per task), the
+two projectors, and, for the score tasks, the regression head. `set_task` switches all of them.
+The authors ship three full 9B checkpoints instead (27B parameters in memory for three outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, inject_adapter_in_model
+from peft.tuners.tuners_utils import BaseTunerLayer
+from safetensors.torch import load_model, save_model
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM
+from transformers.activations import ACT2FN
+from transformers.models.internvl import InternVLVisionConfig, InternVLVisionModel
+
+from ..errors import CheckpointError
+from .configuration_love import LoveConfig
+from .motion_encoder import MotionEncoder
+
+CONFIG_NAME = "love_config.json"
+WEIGHTS_NAME = "model.safetensors"
+BUNDLE_FORMAT = "love-plugins/bundle-v1"
+
+# LoRA targets, as in LOVE: every attention and MLP projection of the vision tower and the LLM
+# (InternViT qkv/proj/fc1/fc2 and InternLM2 wqkv/wo/w1/w2/w3 in their unpacked native names).
+LORA_TARGETS = (
+    r".*vision_tower\.encoder\.layer\.\d+\.(attention\.(q_proj|k_proj|v_proj|projection_layer)|mlp\.(fc1|fc2))"
+    r"|.*language_model\.model\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|o_proj)|mlp\.(gate_proj|up_proj|down_proj))"
+)
+
+
+class VisionProjector(nn.Module):
+    """InternVL's `mlp1`: LayerNorm → Linear → GELU → Linear, from pixel-shuffled ViT features to the LLM."""
+
+    def __init__(self, in_dim: int, out_dim: int, act: str = "gelu"):
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(in_dim)
+        self.linear_1 = nn.Linear(in_dim, out_dim)
+        self.act = ACT2FN[act]
+        self.linear_2 = nn.Linear(out_dim, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act(self.linear_1(self.layer_norm(x))))
+
+
+class MotionProjector(nn.Module):
+    """LOVE's `fast_mlp`: one pooled motion feature per clip → one LLM token."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(in_dim)
+        self.linear_1 = nn.Linear(in_dim, out_dim)
+        self.act = nn.GELU()
+        self.linear_2 = nn.Linear(out_dim, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act(self.linear_1(self.layer_norm(x))))
+
+
+class ScoreHead(nn.Module):
+    """LOVE's regression MLP (4096→1024→256→64→16→1), ReLU after every layer, output ≈ MOS/100."""
+
+    def __init__(self, in_dim: int, dims: tuple[int, ...]):
+        super().__init__()
+        sizes = (in_dim, *dims, 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x.squeeze(-1)
+
+
+def pixel_shuffle(features: torch.Tensor, ratio: float) -> torch.Tensor:
+    """InternVL's pixel shuffle (ps_version v2): (N, W, H, C) → (N, W·r, H·r, C/r²)."""
+    n, w, h, c = features.shape
+    x = features.reshape(n, w, int(h * ratio), int(c / ratio))
+    x = x.permute(0, 2, 1, 3).reshape(n, int(h * ratio), int(w * ratio), int(c / ratio**2))
+    return x.permute(0, 2, 1, 3).contiguous()
+
+
+@dataclass
+class LoveOutput:
+    """Per-sample outputs at the target position (the token before the answer word)."""
+
+    hidden: torch.Tensor  # (B, H) last-layer hidden state
+    score: torch.Tensor | None = None  # (B,) regression output ≈ MOS/100 (score tasks only)
+    word_logits: torch.Tensor | None = None  # (B, V) next-token logits, i.e. the distribution of the word
+    loss: torch.Tensor | None = None  # language-model loss on `labels`, when given
+
+
+class LoveModel(nn.Module):
+    """One shared base plus per-task adapters, projectors and heads (see module docstring)."""
+
+    def __init__(self, config: LoveConfig):
+        super().__init__()
+        self.config = config
+        vision_cfg = InternVLVisionConfig(**config.vision_config)
+        text_kwargs = dict(config.text_config)
+        text_cfg = AutoConfig.for_model(text_kwargs.pop("model_type"), **text_kwargs)
+        self.vision_tower = InternVLVisionModel(vision_cfg)
+        self.language_model = AutoModelForCausalLM.from_config(text_cfg)
+        self.motion_encoder = MotionEncoder(config.motion_encoder_config)
+        self.motion_encoder.requires_grad_(False)
+
+        vit_dim = vision_cfg.hidden_size * int(round(1 / config.downsample_ratio)) ** 2
+        llm_dim = text_cfg.hidden_size
+        motion_dim = config.motion_encoder_config.output_dim
+        self.projectors = nn.ModuleDict(
+            {t: VisionProjector(vit_dim, llm_dim, config.projector_hidden_act) for t in config.tasks}
+        )
+        self.motion_projectors = nn.ModuleDict({t: MotionProjector(motion_dim, llm_dim) for t in config.tasks})
+        self.score_heads = nn.ModuleDict({t: ScoreHead(llm_dim, config.score_head_dims) for t in config.score_tasks})
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=LORA_TARGETS,
+        )
+        with warnings.catch_warnings():  # several named adapters on one model is exactly the intent
+            warnings.filterwarnings("ignore", message=".*multiple adapters.*")
+            for task in config.tasks:
+                inject_adapter_in_model(lora, self, adapter_name=task)
+        self.task = config.tasks[0]
+        self.set_task(self.task)
+        self.eval()
+
+    # -- task switching -----------------------------------------------------------------------------
+    def set_task(self, task: str) -> None:
+        """Activate one task's LoRA adapters; its projectors and head are picked by name in forward."""
+        if task not in self.config.tasks:
+            raise ValueError(f"this model has no task {task!r}; it has {self.config.tasks}")
+        for module in self.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.set_adapter(task)
+        self.task = task
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.motion_encoder.eval()  # frozen encoder: never in training mode
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.language_model.parameters()).dtype
+
+    # -- encoders -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_motion(self, motion_values: torch.Tensor) -> torch.Tensor:
+        """(B, C, 3, T, M, M) normalised fragments → (B, C, D) pooled clip features; task-independent."""
+        b, c = motion_values.shape[:2]
+        feats = self.motion_encoder(motion_values.flatten(0, 1).to(self.dtype))
+        return feats.reshape(b, c, -1)
+
+    def encode_frames(self, pixel_values: torch.Tensor, task: str) -> torch.Tensor:
+        """(B, N, 3, S, S) normalised frames → (B, N·tokens_per_frame, H) LLM-space visual tokens."""
+        b, n = pixel_values.shape[:2]
+        vit = self.vision_tower(pixel_values=pixel_values.flatten(0, 1).to(self.dtype)).last_hidden_state
+        vit = vit[:, 1:]  # drop CLS
+        side = int(math.isqrt(vit.shape[1]))
+        vit = pixel_shuffle(vit.reshape(vit.shape[0], side, side, -1), self.config.downsample_ratio)
+        tokens = self.projectors[task](vit.reshape(vit.shape[0], -1, vit.shape[-1]))
+        return tokens.reshape(b, n * tokens.shape[1], -1)
+
+    def merge_visual_tokens(
+        self, input_ids: torch.Tensor, frame_tokens: torch.Tensor, motion_tokens: torch.Tensor, context_id: int
+    ) -> torch.Tensor:
+        """Text embeddings with image-context slots filled: the last C slots of each row take the motion
+        tokens, the others the frame tokens, in order. Done per row, so padding cannot shift them."""
+        embeds = self.language_model.get_input_embeddings()(input_ids)
+        is_context = input_ids == context_id
+        slots_from_end = is_context.flip(1).cumsum(1).flip(1)  # 1 at the last context slot of a row
+        is_motion = is_context & (slots_from_end <= motion_tokens.shape[1])
+        is_frame = is_context & ~is_motion
+        embeds = embeds.masked_scatter(is_frame.unsqueeze(-1), frame_tokens.to(embeds.dtype))
+        return embeds.masked_scatter(is_motion.unsqueeze(-1), motion_tokens.to(embeds.dtype))
+
+    # -- forward ------------------------------------------------------------------------------------
+    def forward(
+        self,
+        task: str,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        target_positions: torch.Tensor,
+        pixel_values: torch.Tensor,
+        motion_features: torch.Tensor,
+        context_id: int,
+        labels: torch.Tensor | None = None,
+    ) -> LoveOutput:
+        """Run one task on a right-padded batch; `motion_features` come from `encode_motion`."""
+        if task != self.task:
+            self.set_task(task)
+        frame_tokens = self.encode_frames(pixel_values, task)
+        motion_tokens = self.motion_projectors[task](motion_features.to(self.dtype))
+        embeds = self.merge_visual_tokens(input_ids, frame_tokens, motion_tokens, context_id)
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        hidden_states = self.language_model.model(
+            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids
+        ).last_hidden_state
+        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+        hidden = hidden_states[rows, target_positions]
+        lm_head = self.language_model.get_output_embeddings()
+        out = LoveOutput(hidden=hidden, word_logits=lm_head(hidden).float())
+        if task in self.score_heads:
+            out.score = self.score_heads[task](hidden).float()
+        if labels is not None:
+            # Next-token loss on answer tokens only: logits are computed where a label follows.
+            shift_labels = labels[:, 1:]
+            where = shift_labels != -100
+            logits = lm_head(hidden_states[:, :-1][where]).float()
+            out.loss = nn.functional.cross_entropy(logits, shift_labels[where])
+        return out
+
+    # -- parameter accounting -----------------------------------------------------------------------
+    def parameter_counts(self) -> dict[str, int]:
+        """Shared base vs. per-task parameters: what one-base-three-tasks saves over three checkpoints."""
+        per_task = {t: 0 for t in self.config.tasks}
+        shared = 0
+        for name, param in self.named_parameters():
+            owner = _task_owner(name, self.config.tasks)
+            if owner is None:
+                shared += param.numel()
+            else:
+                per_task[owner] += param.numel()
+        total = shared + sum(per_task.values())
+        # Three separate LOVE checkpoints = three copies of the base, each with one task's parts.
+        separate = sum(shared + n for n in per_task.values())
+        return {"shared": shared, **{f"task:{t}": n for t, n in per_task.items()}, "total": total,
+                "three_separate_checkpoints": separate}
+
+    # -- bundle I/O ---------------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path, tokenizer=None, extra: dict | None = None) -> None:
+        """Write `love_config.json` + `model.safetensors` (+ tokenizer files): a self-contained bundle."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        from .. import __version__
+
+        data = {"format": BUNDLE_FORMAT, "love_plugins_version": __version__, **self.config.to_dict()}
+        (directory / CONFIG_NAME).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        save_model(self, str(directory / WEIGHTS_NAME), metadata={"format": "pt", "bundle": BUNDLE_FORMAT})
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+        if extra:
+            (directory / "training_info.json").write_text(json.dumps(extra, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, dtype: torch.dtype | None = None) -> LoveModel:
+        """Load a bundle strictly: any missing, unexpected or mis-shaped tensor is an error."""
+        directory = Path(directory)
+        config_path = directory / CONFIG_NAME
+        if not config_path.is_file():
+            raise CheckpointError(directory, f"no {CONFIG_NAME}: not a love-plugins bundle (convert released "
+                                             "LOVE weights with `love-eval convert`)")
+        try:
+            config = LoveConfig.load(config_path)
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(config_path, f"invalid config: {exc}") from exc
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            raise CheckpointError(directory, f"no {WEIGHTS_NAME}")
+        model = cls(config)
+        try:
+            missing, unexpected = load_model(model, str(weights), strict=False)
+        except RuntimeError as exc:  # shape mismatches surface here
+            raise CheckpointError(weights, f"weights do not fit the config: {_first_line(exc)}") from exc
+        except Exception as exc:  # not a safetensors file, truncated header, ...
+            raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
+        if missing or unexpected:
+            raise CheckpointError(
+                weights,
+                f"{len(missing)} missing tensor(s) {sorted(missing)[:5]}, "
+                f"{len(unexpected)} unexpected tensor(s) {sorted(unexpected)[:5]}",
+            )
+        if dtype is not None:
+            model.to(dtype)
+        return model.eval()
+
+
+def _task_owner(parameter_name: str, tasks: tuple[str, ...]) -> str | None:
+    """Which task a parameter belongs to (LoRA weights carry the adapter name), or None if shared."""
+    parts = parameter_name.split(".")
+    for task in tasks:
+        if parts[0] in ("projectors", "motion_projectors", "score_heads") and parts[1] == task:
+            return task
+        if ("lora_A" in parts or "lora_B" in parts) and task in parts:
+            return task
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

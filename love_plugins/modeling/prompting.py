@@ -1,0 +1,167 @@
+"""Text side of LOVE: the chat prompt, its tokenisation, and where the score is read.
+
+LOVE's prompt (InternLM2 chat / ChatML, as in the authors' training data pipeline):
+
+    <|im_start|>system\\n{system}<|im_end|><|im_start|>user\\n
+    Frame1: <img><IMG_CONTEXT>x256</img>\\n ... Frame8: <img>...</img>\\n
+    Motion Feature: <img><IMG_CONTEXT></img> x4 [\\nMotion Feature2: <image>]{question}<|im_end|>
+    <|im_start|>assistant\\n{answer}<|im_end|>
+
+The score head reads the last-layer hidden state of the token just before the answer's `{word}`
+(the level word, or Yes/No for QA). LOVE's code reads position -4 of every row, which is wrong as soon
+as a batch is padded; here the position is found per sample from the tokenizer's character offsets,
+so batched and one-by-one scoring agree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+from .configuration_love import LoveConfig
+
+logger = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+# Prompts longer than this are cut (with a warning): a 50,000-character prompt must not crash a run.
+MAX_PROMPT_CHARS = 2000
+
+
+@dataclass
+class TextRequest:
+    """What one sample asks of one task. `word` is the answer word used for teacher forcing."""
+
+    prompt: str | None = None
+    question: str | None = None
+    word: str | None = None
+
+
+def _truncate(text: str, what: str) -> str:
+    if len(text) > MAX_PROMPT_CHARS:
+        logger.warning("%s of %d characters truncated to %d", what, len(text), MAX_PROMPT_CHARS)
+        return text[:MAX_PROMPT_CHARS]
+    return text
+
+
+class LoveProcessor:
+    """Builds token batches for `LoveModel`: ids, attention mask, per-sample target position, labels."""
+
+    def __init__(self, tokenizer, config: LoveConfig):
+        if not getattr(tokenizer, "is_fast", False):
+            raise TypeError("LoveProcessor needs a fast tokenizer (character offsets locate the score token)")
+        self.tokenizer = tokenizer
+        self.config = config
+        self.image_context_id = self._single_token_id(config.image_context_token)
+        self.level_token_ids = [self._first_word_token(" " + w) for w in config.level_words]
+        if len(set(self.level_token_ids)) != len(self.level_token_ids):
+            raise ValueError(f"level words {config.level_words} do not start with distinct tokens")
+        self.yes_token_id = self._first_word_token(config.yes_word)
+        self.no_token_id = self._first_word_token(config.no_word)
+        if self.yes_token_id == self.no_token_id:
+            raise ValueError("yes and no words start with the same token")
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    def _single_token_id(self, token: str) -> int:
+        token_id = self.tokenizer.convert_tokens_to_ids(token)
+        if token_id is None or token_id == self.tokenizer.unk_token_id:
+            raise ValueError(f"tokenizer has no token {token!r}")
+        return int(token_id)
+
+    def _first_word_token(self, text: str) -> int:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"word {text!r} tokenizes to nothing")
+        return int(ids[0])
+
+    # -- text ---------------------------------------------------------------------------------------
+    def visual_block(self, task: str) -> str:
+        """Frame and motion placeholders, already expanded into image-context tokens."""
+        cfg = self.config
+        ctx, start, end = cfg.image_context_token, cfg.image_start_token, cfg.image_end_token
+        frame = f"{start}{ctx * cfg.tokens_per_frame}{end}"
+        frames = "\n".join(f"Frame{i + 1}: {frame}" for i in range(cfg.sampler_config.num_frames))
+        motion = f"{start}{ctx}{end}" * cfg.num_motion_tokens
+        block = f"{frames}\nMotion Feature: {motion}"
+        if cfg.task_prompt(task).motion_suffix:
+            block += "\nMotion Feature2: <image>"
+        return block
+
+    def default_word(self, task: str) -> str:
+        # LOVE's own inference feeds the answer "good" (scores) / an answer word (QA); thanks to the
+        # causal mask the hidden state before the word does not depend on which word it is.
+        return self.config.yes_word if task == "qa" else "good"
+
+    def conversation(self, task: str, request: TextRequest) -> tuple[str, int, int]:
+        """Full ChatML text, the character index where the answer starts, and where its word starts."""
+        cfg = self.config
+        spec = cfg.task_prompt(task)
+        if task == "correspondence" and not (request.prompt and request.prompt.strip()):
+            raise ValueError("the correspondence task needs the video's text prompt")
+        if task == "qa" and not (request.question and request.question.strip()):
+            raise ValueError("the qa task needs a question")
+        question = spec.question.format(
+            prompt=_truncate((request.prompt or "").strip(), "prompt"),
+            question=_truncate((request.question or "").strip(), "question"),
+        )
+        word = request.word or self.default_word(task)
+        head, tail = spec.answer.split("{word}")
+        head_text = (
+            f"<|im_start|>system\n{cfg.system_message}<|im_end|>"
+            f"<|im_start|>user\n{self.visual_block(task)}{question}<|im_end|>"
+            f"<|im_start|>assistant\n"
+        )
+        answer_start = len(head_text)
+        word_start = answer_start + len(head)
+        return f"{head_text}{head}{word}{tail}<|im_end|>", answer_start, word_start
+
+    # -- tokens -------------------------------------------------------------------------------------
+    def __call__(self, task: str, requests: list[TextRequest], with_labels: bool = False) -> dict[str, torch.Tensor]:
+        """Tokenise a batch (right-padded). `target_positions[b]` = index of the token before the word."""
+        texts, answer_starts, word_starts = [], [], []
+        for request in requests:
+            text, answer_start, word_start = self.conversation(task, request)
+            texts.append(text)
+            answer_starts.append(answer_start)
+            word_starts.append(word_start)
+        enc = self.tokenizer(texts, return_offsets_mapping=True, padding=False, add_special_tokens=True)
+        rows, targets, label_rows = [], [], []
+        for ids, offsets, answer_start, word_start in zip(
+            enc["input_ids"], enc["offset_mapping"], answer_starts, word_starts
+        ):
+            word_index = _first_token_ending_after(offsets, word_start)
+            targets.append(word_index - 1)
+            rows.append(ids)
+            if with_labels:
+                first_answer = _first_token_ending_after(offsets, answer_start)
+                label_rows.append([IGNORE_INDEX] * first_answer + ids[first_answer:])
+        length = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), length), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
+        for b, ids in enumerate(rows):
+            input_ids[b, : len(ids)] = torch.tensor(ids)
+            attention_mask[b, : len(ids)] = 1
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "target_positions": torch.tensor(targets, dtype=torch.long),
+        }
+        if with_labels:
+            labels = torch.full((len(rows), length), IGNORE_INDEX, dtype=torch.long)
+            for b, row in enumerate(label_rows):
+                labels[b, : len(row)] = torch.tensor(row)
+            batch["labels"] = labels
+        expected = self.config.tokens_per_frame * self.config.sampler_config.num_frames + self.config.num_motion_tokens
+        found = (input_ids == self.image_context_id).sum(dim=1)
+        if not torch.all(found == expected):
+            raise RuntimeError(f"prompt holds {found.tolist()} image-context tokens, expected {expected}")
+        return batch
+
+
+def _first_token_ending_after(offsets: list[tuple[int, int]], char_index: int) -> int:
+    """Index of the first token whose character span ends after `char_index` (the token holding it)."""
+    for i, (start, end) in enumerate(offsets):
+        if end > char_index and end > start:
+            return i
+    raise ValueError(f"no token covers character {char_index}")

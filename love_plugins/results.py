@@ -1,0 +1,115 @@
+"""Results files that survive interruption: one row per video, appended as it is scored.
+
+JSONL or CSV (by extension). Each row is written and flushed whole, so a killed run leaves at most one
+partial last line, which a rerun drops before resuming. Beside the file, `<name>.run.json` records the
+model, sampler and versions; a rerun with a different configuration refuses to mix results.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import LoveError
+
+FIELDS = [
+    "video", "perception", "perception_level", "correspondence", "correspondence_level",
+    "qa_answer", "qa_p_yes", "qa_p_no", "prompt", "question", "error",
+]
+
+
+def run_info_path(path: Path) -> Path:
+    return path.with_name(path.name + ".run.json")
+
+
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
+
+
+def read_rows(path: str | Path) -> list[dict]:
+    """Complete rows of a results file (a torn last line from a killed run is ignored)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    if _is_csv(path):
+        if text and not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        return list(csv.DictReader(io.StringIO(text)))
+    rows = []
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break  # torn write
+        if line.strip():
+            rows.append(json.loads(line))
+    return rows
+
+
+class ResultsWriter:
+    """Appends result rows to JSONL/CSV, resuming an earlier run of the same configuration."""
+
+    def __init__(self, path: str | Path, run_info: dict, overwrite: bool = False):
+        self.path = Path(path)
+        self.run_info = run_info
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.path.parent, os.W_OK):
+            raise LoveError(f"{self.path.parent}: output directory is not writable")
+        info_path = run_info_path(self.path)
+        if overwrite:
+            self.path.unlink(missing_ok=True)
+        if self.path.exists() and info_path.exists():
+            previous = json.loads(info_path.read_text(encoding="utf-8"))
+            if _comparable(previous) != _comparable(run_info):
+                raise LoveError(
+                    f"{self.path}: holds results of a different run configuration "
+                    f"({info_path}); pass --overwrite or choose another output file"
+                )
+        self.done = {row["video"]: row for row in read_rows(self.path)}
+        self._truncate_torn_tail()
+        info_path.write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
+        new_file = not self.path.exists() or self.path.stat().st_size == 0
+        self._file = open(self.path, "a", encoding="utf-8", newline="")
+        if _is_csv(self.path):
+            self._csv = csv.DictWriter(self._file, fieldnames=FIELDS, extrasaction="ignore")
+            if new_file:
+                self._csv.writeheader()
+                self._file.flush()
+
+    def _truncate_torn_tail(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
+    def write(self, row: dict) -> None:
+        if _is_csv(self.path):
+            self._csv.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in FIELDS})
+        else:
+            self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.done[row["video"]] = row
+
+    def write_all(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            self.write(row)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _comparable(info: dict) -> dict:
+    """The parts of a run description that change results (not device, versions or timestamps)."""
+    return {k: info.get(k) for k in ("model", "checkpoint", "tasks", "sampler", "dtype")}

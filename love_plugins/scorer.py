@@ -1,0 +1,320 @@
+"""Scorer: files in, LOVE scores out — the one object both plugins and the CLI use.
+
+    scorer = love_plugins.load("love-nano")
+    scorer.score(["a.mp4", "b.mp4"], prompts=["...", "..."], questions=["Is ...?", "Is ...?"])
+
+Each video is decoded once (both input streams from one pass) and its frozen motion features are
+computed once, then every requested task runs on the same tensors with its own adapters. Decoding can
+run ahead in DataLoader worker processes. A video that cannot be read yields a result with `error`
+set; the others are scored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import platform
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from . import __version__
+from .errors import LoveError, VideoDecodeError
+from .modeling import LoveModel, LoveProcessor, TextRequest
+from .modeling.configuration_love import SCORE_TASKS
+from .video import SamplerConfig, VideoSample, normalize_fragments, normalize_frames, read_video
+
+logger = logging.getLogger(__name__)
+
+PACKAGED_MODELS = {"love-nano": Path(__file__).parent / "assets" / "love-nano"}
+
+
+@dataclass
+class VideoScore:
+    """LOVE's outputs for one video. Scores are on the 0–100 MOS scale; absent tasks stay None."""
+
+    video: str
+    perception: float | None = None
+    correspondence: float | None = None
+    perception_level: str | None = None
+    correspondence_level: str | None = None
+    qa_answer: str | None = None  # "yes" or "no"
+    qa_p_yes: float | None = None  # P(yes) and P(no) renormalised over the two answer tokens
+    qa_p_no: float | None = None
+    prompt: str | None = None
+    question: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class _Item:
+    index: int
+    path: str
+    sample: VideoSample | None = None
+    error: str | None = None
+
+
+class _VideoFiles(Dataset):
+    """Decodes one video per item; failures travel as data so one bad file never stops a batch."""
+
+    def __init__(self, paths: Sequence[str], sampler: SamplerConfig, backend: str | None):
+        self.paths = list(paths)
+        self.sampler = sampler
+        self.backend = backend
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> _Item:
+        path = self.paths[index]
+        try:
+            return _Item(index, path, sample=read_video(path, self.sampler, backend=self.backend))
+        except VideoDecodeError as exc:
+            return _Item(index, path, error=str(exc))
+
+
+def _collate(items: list[_Item]) -> list[_Item]:
+    return items
+
+
+@dataclass
+class Scorer:
+    """A loaded LOVE model plus everything needed to go from video files to `VideoScore`s."""
+
+    model: LoveModel
+    tokenizer: object
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    batch_size: int = 8
+    num_workers: int = 0
+    backend: str | None = None
+    source: str = "in-memory"
+
+    def __post_init__(self):
+        self.device = torch.device(self.device)
+        self.processor = LoveProcessor(self.tokenizer, self.model.config)
+        self.model.to(self.device).eval()
+
+    # -- description, recorded in every output ------------------------------------------------------
+    @property
+    def sampler(self) -> SamplerConfig:
+        return self.model.config.sampler_config
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return self.model.config.tasks
+
+    def describe(self) -> dict:
+        """Model, sampler and software versions: enough to reproduce a run."""
+        import transformers
+
+        return {
+            "model": self.model.config.name,
+            "checkpoint": self.source,
+            "tasks": list(self.tasks),
+            "sampler": self.sampler.to_dict(),
+            "dtype": str(self.model.dtype).replace("torch.", ""),
+            "device": str(self.device),
+            "versions": {
+                "love_plugins": __version__,
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "python": platform.python_version(),
+            },
+        }
+
+    # -- public API ---------------------------------------------------------------------------------
+    def default_tasks(self, prompts, questions) -> tuple[str, ...]:
+        """Perception always; correspondence when prompts are given; QA when questions are given."""
+        wanted = ["perception"]
+        if prompts is not None:
+            wanted.append("correspondence")
+        if questions is not None:
+            wanted.append("qa")
+        return tuple(t for t in wanted if t in self.tasks)
+
+    def score(
+        self,
+        videos: str | Path | Sequence[str | Path],
+        prompts: Sequence[str | None] | None = None,
+        questions: Sequence[str | None] | None = None,
+        tasks: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> list[VideoScore]:
+        """Score videos; results come back in input order, failures with `error` set."""
+        if isinstance(videos, (str, Path)):
+            videos = [videos]
+        return list(self.iter_scores(videos, prompts, questions, tasks, progress=progress))
+
+    def iter_scores(
+        self,
+        videos: Sequence[str | Path],
+        prompts: Sequence[str | None] | None = None,
+        questions: Sequence[str | None] | None = None,
+        tasks: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> Iterator[VideoScore]:
+        """Like `score`, but yields each result as soon as its batch is done (streams to disk)."""
+        paths = [str(v) for v in videos]
+        prompts = _aligned(prompts, len(paths), "prompts")
+        questions = _aligned(questions, len(paths), "questions")
+        tasks = tuple(tasks) if tasks is not None else self.default_tasks(prompts, questions)
+        unknown = set(tasks) - set(self.tasks)
+        if unknown:
+            raise LoveError(f"model {self.model.config.name!r} has no task(s) {sorted(unknown)}; it has {self.tasks}")
+        loader = DataLoader(
+            _VideoFiles(paths, self.sampler, self.backend),
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            collate_fn=_collate,
+            pin_memory=self.device.type == "cuda",
+            prefetch_factor=2 if self.num_workers else None,
+        )
+        bar = tqdm(total=len(paths), desc="scoring", unit="video", disable=not progress)
+        for items in loader:
+            results = self.score_items(items, prompts, questions, tasks)
+            bar.update(len(results))
+            yield from results
+        bar.close()
+
+    def score_items(self, items: list[_Item], prompts, questions, tasks) -> list[VideoScore]:
+        results = {
+            it.index: VideoScore(video=it.path, prompt=prompts[it.index], question=questions[it.index], error=it.error)
+            for it in items
+        }
+        good = [it for it in items if it.sample is not None]
+        for it in good:  # per-video input errors: a task that needs text the video lacks
+            missing = _missing_text(tasks, prompts[it.index], questions[it.index])
+            if missing:
+                results[it.index].error = f"{it.path}: {missing}"
+        good = [it for it in good if results[it.index].error is None]
+        if good:
+            self._score_decoded(good, prompts, questions, tasks, results)
+        return [results[it.index] for it in items]
+
+    # -- the model step -----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _score_decoded(self, items: list[_Item], prompts, questions, tasks, results: dict[int, VideoScore]):
+        try:
+            self._run_batch(items, prompts, questions, tasks, results)
+        except torch.OutOfMemoryError:
+            if len(items) == 1:
+                results[items[0].index].error = f"{items[0].path}: out of memory even at batch size 1"
+                return
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            half = len(items) // 2
+            logger.warning("out of memory on a batch of %d; retrying as %d + %d", len(items), half, len(items) - half)
+            self._score_decoded(items[:half], prompts, questions, tasks, results)
+            self._score_decoded(items[half:], prompts, questions, tasks, results)
+
+    def _run_batch(self, items: list[_Item], prompts, questions, tasks, results: dict[int, VideoScore]):
+        model, processor = self.model, self.processor
+        pin = self.device.type == "cuda"
+        frames = torch.stack([it.sample.frames for it in items])
+        fragments = torch.stack([it.sample.fragments for it in items])
+        if pin:
+            frames, fragments = frames.pin_memory(), fragments.pin_memory()
+        dtype = model.dtype
+        pixel_values = normalize_frames(frames.to(self.device, non_blocking=pin)).to(dtype)
+        motion_values = normalize_fragments(fragments.to(self.device, non_blocking=pin)).to(dtype)
+        motion_features = model.encode_motion(motion_values)  # once per video, shared by all tasks
+        for task in tasks:
+            requests = [TextRequest(prompt=prompts[it.index], question=questions[it.index]) for it in items]
+            batch = {k: v.to(self.device) for k, v in processor(task, requests).items()}
+            out = model(
+                task,
+                pixel_values=pixel_values,
+                motion_features=motion_features,
+                context_id=processor.image_context_id,
+                **batch,
+            )
+            if task in SCORE_TASKS:
+                levels = out.word_logits[:, processor.level_token_ids].argmax(-1).tolist()
+                for it, score, level in zip(items, (out.score * 100).tolist(), levels):
+                    setattr(results[it.index], task, float(score))
+                    setattr(results[it.index], f"{task}_level", model.config.level_words[level])
+            else:
+                pair = out.word_logits[:, [processor.yes_token_id, processor.no_token_id]].softmax(-1).tolist()
+                for it, (p_yes, p_no) in zip(items, pair):
+                    r = results[it.index]
+                    r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
+                    r.qa_answer = "yes" if p_yes >= p_no else "no"
+
+
+def _aligned(values: Sequence | None, n: int, what: str) -> list:
+    if values is None:
+        return [None] * n
+    if isinstance(values, str):
+        values = [values] * n
+    values = list(values)
+    if len(values) != n:
+        raise LoveError(f"got {len(values)} {what} for {n} videos")
+    return values
+
+
+def _missing_text(tasks: Iterable[str], prompt: str | None, question: str | None) -> str | None:
+    if "correspondence" in tasks and not (prompt and prompt.strip()):
+        return "the correspondence task needs a text prompt for this video (none or empty given)"
+    if "qa" in tasks and not (question and question.strip()):
+        return "the qa task needs a question for this video (none or empty given)"
+    return None
+
+
+# -- loading ------------------------------------------------------------------------------------------
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load(
+    name_or_path: str | Path = "love-nano",
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | str | None = None,
+    batch_size: int = 8,
+    num_workers: int = 0,
+    backend: str | None = None,
+) -> Scorer:
+    """Get a `Scorer` in one line.
+
+    `name_or_path`: a bundle directory (from `save_pretrained`, `love-eval train` or `love-eval
+    convert`), "love-nano" (the packaged demonstration model), or "tiny-random" (random weights, for
+    plumbing tests). Defaults: GPU with bf16 when available, else CPU with fp32.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    name = str(name_or_path)
+    if name == "tiny-random":
+        from .modeling.tiny import build_tiny_model
+
+        model, tokenizer = build_tiny_model()
+        source = "tiny-random"
+    else:
+        directory = PACKAGED_MODELS.get(name, Path(name))
+        if name in PACKAGED_MODELS and not directory.is_dir():
+            raise LoveError(f"{name} is not bundled in this installation (expected at {directory})")
+        if not directory.exists():
+            raise LoveError(
+                f"{name}: no such bundle directory. Give a directory made by `love-eval convert` / "
+                "`love-eval train`, or 'love-nano' for the packaged demonstration model."
+            )
+        from transformers import AutoTokenizer
+
+        model = LoveModel.from_pretrained(directory)
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        source = str(directory)
+    model.to(dtype)
+    return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
+                  backend=backend, source=source)

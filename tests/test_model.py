@@ -1,0 +1,165 @@
+"""The shared inference core on a tiny random LOVE model: shapes, padding, adapters, round trips."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from love_plugins.errors import CheckpointError
+from love_plugins.modeling import LoveModel, LoveProcessor, TextRequest
+from love_plugins.modeling.tiny import build_tiny_model
+from love_plugins.video import normalize_fragments, normalize_frames
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    model, tokenizer = build_tiny_model(seed=0)
+    return model, tokenizer, LoveProcessor(tokenizer, model.config)
+
+
+def _visual_inputs(model, batch: int, seed: int = 0):
+    cfg = model.config.sampler_config
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.randint(0, 256, (batch, cfg.num_frames, cfg.frame_size, cfg.frame_size, 3), generator=g,
+                           dtype=torch.uint8)
+    m = cfg.mosaic_size
+    frags = torch.randint(0, 256, (batch, cfg.num_clips, cfg.clip_len, m, m, 3), generator=g, dtype=torch.uint8)
+    return normalize_frames(frames), normalize_fragments(frags)
+
+
+def _run(model, processor, task, requests, pixel_values, motion_values, **kw):
+    motion = model.encode_motion(motion_values)
+    batch = processor(task, requests, **kw)
+    with torch.inference_mode():
+        return model(task, pixel_values=pixel_values, motion_features=motion,
+                     context_id=processor.image_context_id, **batch)
+
+
+PROMPTS = ["a red circle", "two blue squares moving left on a gray background and a much longer prompt text",
+           "a cat", "three yellow triangles moving up slowly while the camera stays still"]
+
+
+def test_prompt_layout_matches_love(tiny):
+    model, tokenizer, processor = tiny
+    text, _, word_start = processor.conversation("perception", TextRequest())
+    cfg = model.config
+    assert text.startswith(f"<|im_start|>system\n{cfg.system_message}<|im_end|><|im_start|>user\nFrame1: <img>")
+    assert text.count("<IMG_CONTEXT>") == cfg.tokens_per_frame * cfg.sampler_config.num_frames + cfg.num_motion_tokens
+    assert "\nMotion Feature: <img><IMG_CONTEXT></img><img><IMG_CONTEXT></img>\nMotion Feature2: <image>How is" in text
+    assert text.endswith("<|im_start|>assistant\nThe quality of the video is good.<|im_end|>")
+    assert text[word_start:].startswith("good")
+    qa_text, _, _ = processor.conversation("qa", TextRequest(question="Is it red?"))
+    assert "Motion Feature2" not in qa_text and qa_text.endswith("assistant\nYes<|im_end|>")
+
+
+def test_target_position_is_token_before_word(tiny):
+    _, tokenizer, processor = tiny
+    batch = processor("correspondence", [TextRequest(prompt=p) for p in PROMPTS])
+    for row, pos in zip(batch["input_ids"], batch["target_positions"]):
+        before = tokenizer.decode(row[pos : pos + 1])
+        word = tokenizer.decode(row[pos + 1 : pos + 2])
+        assert before.strip() == "is" and word.strip() == "good"
+
+
+def test_output_shapes_and_ranges(tiny):
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 3)
+    out = _run(model, processor, "perception", [TextRequest()] * 3, pv, mv)
+    assert out.score.shape == (3,) and torch.all(out.score >= 0)
+    assert out.hidden.shape == (3, model.config.text_config["hidden_size"])
+    assert out.word_logits.shape == (3, len(processor.tokenizer))
+    qa = _run(model, processor, "qa", [TextRequest(question="Is it red?")] * 3, pv, mv)
+    assert qa.score is None
+    pair = qa.word_logits[:, [processor.yes_token_id, processor.no_token_id]].softmax(-1)
+    torch.testing.assert_close(pair.sum(-1), torch.ones(3))
+
+
+def test_padded_batch_equals_one_by_one(tiny):
+    """LOVE reads position -4 of every row; with mixed prompt lengths that is wrong. Ours is not."""
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, len(PROMPTS), seed=3)
+    requests = [TextRequest(prompt=p) for p in PROMPTS]
+    batched = _run(model, processor, "correspondence", requests, pv, mv)
+    lengths = processor("correspondence", requests)["attention_mask"].sum(1)
+    assert len(set(lengths.tolist())) > 1  # the batch really is padded
+    for i, request in enumerate(requests):
+        single = _run(model, processor, "correspondence", [request], pv[i : i + 1], mv[i : i + 1])
+        torch.testing.assert_close(batched.score[i : i + 1], single.score, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(batched.hidden[i : i + 1], single.hidden, rtol=1e-4, atol=1e-4)
+
+
+def test_adapter_switching_gives_each_task_its_outputs_and_restores(tiny):
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 2, seed=5)
+    req = [TextRequest(prompt="a red circle")] * 2
+    first = _run(model, processor, "perception", [TextRequest()] * 2, pv, mv).hidden
+    other = _run(model, processor, "correspondence", req, pv, mv).hidden
+    _run(model, processor, "qa", [TextRequest(question="Is it red?")] * 2, pv, mv)
+    again = _run(model, processor, "perception", [TextRequest()] * 2, pv, mv).hidden
+    assert torch.equal(first, again)
+    # Same text under another task's adapters gives another hidden state.
+    model.set_task("qa")
+    batch = processor("perception", [TextRequest()] * 2)
+    with torch.inference_mode():
+        frames = model.encode_frames(pv, "perception")
+        assert not torch.equal(frames, model.encode_frames(pv, "correspondence"))
+    assert batch["input_ids"].shape[0] == 2 and other.shape == first.shape
+
+
+def test_motion_tokens_influence_the_score(tiny):
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 2, seed=7)
+    base = _run(model, processor, "perception", [TextRequest()] * 2, pv, mv)
+    moved = _run(model, processor, "perception", [TextRequest()] * 2, pv, torch.roll(mv, 5, dims=-1) * 1.5)
+    assert not torch.allclose(base.hidden, moved.hidden)
+    assert not torch.allclose(base.score, moved.score)
+
+
+def test_language_model_loss_on_answer_tokens(tiny):
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 2)
+    out = _run(model, processor, "perception", [TextRequest(word="poor"), TextRequest(word="excellent")], pv, mv,
+               with_labels=True)
+    assert out.loss is not None and torch.isfinite(out.loss) and out.loss > 0
+
+
+def test_one_base_three_tasks_parameter_counts(tiny):
+    model, _, _ = tiny
+    counts = model.parameter_counts()
+    per_task = [counts[f"task:{t}"] for t in model.config.tasks]
+    assert counts["total"] == sum(p.numel() for p in model.parameters())
+    assert counts["shared"] > max(per_task)  # the base dominates
+    assert counts["three_separate_checkpoints"] == 3 * counts["shared"] + sum(per_task)
+    assert counts["total"] < 0.5 * counts["three_separate_checkpoints"]
+
+
+def test_save_load_round_trip_is_bit_identical(tiny, tmp_path):
+    model, tokenizer, processor = tiny
+    model.save_pretrained(tmp_path / "bundle", tokenizer=tokenizer)
+    loaded = LoveModel.from_pretrained(tmp_path / "bundle")
+    a, b = model.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    pv, mv = _visual_inputs(model, 2, seed=11)
+    for task in model.config.tasks:
+        req = [TextRequest(prompt="a cat", question="Is it a cat?")] * 2
+        torch.testing.assert_close(_run(model, processor, task, req, pv, mv).word_logits,
+                                   _run(loaded, processor, task, req, pv, mv).word_logits, rtol=0, atol=0)
+
+
+def test_bundle_errors_are_clear(tiny, tmp_path):
+    model, tokenizer, _ = tiny
+    with pytest.raises(CheckpointError, match="love_config.json"):
+        LoveModel.from_pretrained(tmp_path)
+    model.save_pretrained(tmp_path / "b", tokenizer=tokenizer)
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(tmp_path / "b" / "model.safetensors")
+    dropped = dict(weights)
+    dropped.pop(next(k for k in dropped if "score_heads" in k))
+    save_file(dropped, tmp_path / "b" / "model.safetensors")
+    with pytest.raises(CheckpointError, match="missing"):
+        LoveModel.from_pretrained(tmp_path / "b")
+    (tmp_path / "b" / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        LoveModel.from_pretrained(tmp_path / "b")
