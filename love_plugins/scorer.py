@@ -88,6 +88,11 @@ def _collate(items: list[_Item]) -> list[_Item]:
     return items
 
 
+def _single_threaded_worker(_worker_id: int) -> None:
+    # Decoding workers run beside the model; intra-op threads in each would only fight over cores.
+    torch.set_num_threads(1)
+
+
 @dataclass
 class Scorer:
     """A loaded LOVE model plus everything needed to go from video files to `VideoScore`s."""
@@ -166,9 +171,9 @@ class Scorer:
     ) -> Iterator[VideoScore]:
         """Like `score`, but yields each result as soon as its batch is done (streams to disk)."""
         paths = [str(v) for v in videos]
+        tasks = tuple(tasks) if tasks is not None else self.default_tasks(prompts, questions)
         prompts = _aligned(prompts, len(paths), "prompts")
         questions = _aligned(questions, len(paths), "questions")
-        tasks = tuple(tasks) if tasks is not None else self.default_tasks(prompts, questions)
         unknown = set(tasks) - set(self.tasks)
         if unknown:
             raise LoveError(f"model {self.model.config.name!r} has no task(s) {sorted(unknown)}; it has {self.tasks}")
@@ -177,6 +182,7 @@ class Scorer:
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             collate_fn=_collate,
+            worker_init_fn=_single_threaded_worker,
             pin_memory=self.device.type == "cuda",
             prefetch_factor=2 if self.num_workers else None,
         )

@@ -146,6 +146,6 @@ def build_tiny_model(seed: int = 0, randomize_adapters: bool = True, **config_ov
                     param.copy_(torch.randn(param.shape, generator=generator) * 0.05)
             for head in model.score_heads.values():
                 for layer in head.layers[1:]:  # positive weights after the first keep the ReLU chain alive
-                    layer.weight.copy_(torch.rand(layer.weight.shape, generator=generator) * 0.5)
+                    layer.weight.copy_(torch.rand(layer.weight.shape, generator=generator) * 0.1)
                     layer.bias.fill_(0.01)
     return model.eval(), tokenizer

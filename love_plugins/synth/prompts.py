@@ -1,0 +1,156 @@
+"""Prompt, correspondence and QA text of the synthetic suite, in LOVE's wording.
+
+The prompt describes five attributes of a scene; a generator of lower quality is more likely to
+have ignored some of them, i.e. the prompt then describes attributes the video does not show. The
+correspondence target is a fixed function of how many of the five still match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from love_plugins.synth.degrade import level_word
+from love_plugins.synth.scene import BACKGROUNDS, COUNTS, MOTIONS, OBJECT_COLORS, SHAPES, Scene
+
+ATTRIBUTES: tuple[str, ...] = ("count", "color", "shape", "motion", "background")
+DIMENSIONS: tuple[str, ...] = ("object", "count", "color", "motion", "scene")
+MATCHES: tuple[str, ...] = ("full", "partial", "none")
+
+PERCEPTION_QUESTION = "How is the quality of the video?"
+CORRESPONDENCE_QUESTION = (
+    "How would you rate the correspondence of this video and its prompt? prompt:{prompt}"
+)
+
+_VALUES: dict[str, tuple] = {
+    "count": COUNTS,
+    "color": tuple(OBJECT_COLORS),
+    "shape": SHAPES,
+    "motion": MOTIONS,
+    "background": tuple(BACKGROUNDS),
+}
+_NUMBERS = {1: "one", 2: "two", 3: "three"}
+_MOTION_PHRASES = {
+    "left": "moving left",
+    "right": "moving right",
+    "up": "moving up",
+    "down": "moving down",
+    "still": "standing still",
+}
+
+CORRESPONDENCE_BEST = 90.0
+CORRESPONDENCE_WORST = 10.0
+
+
+def scene_attributes(scene: Scene) -> dict:
+    """The five prompt attributes of a scene."""
+    return {name: getattr(scene, name) for name in ATTRIBUTES}
+
+
+def describe(attributes: dict) -> str:
+    """Prompt text, e.g. 'two red circles moving left on a gray background'."""
+    count = attributes["count"]
+    noun = f"{attributes['color']} {attributes['shape']}"
+    subject = f"a {noun}" if count == 1 else f"{_NUMBERS[count]} {noun}s"
+    return f"{subject} {_MOTION_PHRASES[attributes['motion']]} on a {attributes['background']} background"
+
+
+def correspondence_mos(matched: int, total: int = len(ATTRIBUTES)) -> float:
+    """Correspondence MOS = 10 + 80 * matched / total: 90 for a faithful video, 10 for an unrelated one."""
+    return round(CORRESPONDENCE_WORST + (CORRESPONDENCE_BEST - CORRESPONDENCE_WORST) * matched / total, 4)
+
+
+def match_probabilities(quality: float) -> dict[str, float]:
+    """P(full, partial, none) for a generator of quality q: full = 0.05 + 0.8q, none = 0.02 + 0.5(1-q)^2."""
+    full = 0.05 + 0.8 * quality
+    none = 0.02 + 0.5 * (1.0 - quality) ** 2
+    return {"full": full, "partial": 1.0 - full - none, "none": none}
+
+
+def sample_prompt(rng: np.random.Generator, scene: Scene, quality: float) -> dict:
+    """Draw how well the video follows its prompt and write the prompt.
+
+    Returns {"prompt", "match" (full/partial/none), "changed" (attributes the video got wrong),
+    "described" (the attributes as the prompt states them), "mos"}. Partial changes 1 or 2 of the
+    five attributes; none changes all five.
+    """
+    probs = match_probabilities(quality)
+    match = str(rng.choice(MATCHES, p=[probs[m] for m in MATCHES]))
+    if match == "full":
+        changed: list[str] = []
+    elif match == "partial":
+        k = int(rng.integers(1, 3))
+        changed = sorted(rng.choice(ATTRIBUTES, size=k, replace=False).tolist(), key=ATTRIBUTES.index)
+    else:
+        changed = list(ATTRIBUTES)
+    described = scene_attributes(scene)
+    for name in changed:
+        described[name] = _other(rng, name, described[name])
+    return {
+        "prompt": describe(described),
+        "match": match,
+        "changed": changed,
+        "described": described,
+        "mos": correspondence_mos(len(ATTRIBUTES) - len(changed)),
+    }
+
+
+def _other(rng: np.random.Generator, attribute: str, value):
+    """A value of the attribute different from `value` (native Python type for JSON)."""
+    choices = [v for v in _VALUES[attribute] if v != value]
+    picked = choices[int(rng.integers(len(choices)))]
+    return int(picked) if attribute == "count" else str(picked)
+
+
+def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) -> dict:
+    """One yes/no question about the true scene with the requested answer, tagged with its dimension.
+
+    The dimension is drawn uniformly; a "no" question names a value the scene does not have.
+    """
+    dimension = str(rng.choice(DIMENSIONS))
+    attribute = {
+        "object": "shape",
+        "count": "count",
+        "color": "color",
+        "motion": "motion",
+        "scene": "background",
+    }[dimension]
+    true_value = getattr(scene, attribute)
+    value = true_value if answer_yes else _other(rng, attribute, true_value)
+    plural = scene.count > 1
+    if dimension == "object":
+        question = f"Is there a {value} in the video?"
+    elif dimension == "count":
+        question = (
+            "Is there exactly one object in the video?"
+            if value == 1
+            else (f"Are there exactly {_NUMBERS[value]} objects in the video?")
+        )
+    elif dimension == "color":
+        question = f"Is there a {value} object in the video?"
+    elif dimension == "motion":
+        subject = "Are the objects" if plural else "Is the object"
+        question = f"{subject} {_MOTION_PHRASES[value]}?"
+    else:
+        question = f"Is the background {value}?"
+    return {"question": question, "answer": "Yes" if answer_yes else "No", "dimension": dimension}
+
+
+def perception_conversation(mos: float) -> list[dict]:
+    """LOVE's perception question and level sentence."""
+    return [
+        {"from": "human", "value": PERCEPTION_QUESTION},
+        {"from": "gpt", "value": f"The quality of the video is {level_word(mos)}."},
+    ]
+
+
+def correspondence_conversation(prompt: str, mos: float) -> list[dict]:
+    """LOVE's correspondence question (prompt inlined) and level sentence."""
+    return [
+        {"from": "human", "value": CORRESPONDENCE_QUESTION.format(prompt=prompt)},
+        {"from": "gpt", "value": f"The correspondence of the video and its prompt is {level_word(mos)}."},
+    ]
+
+
+def qa_conversation(question: str, answer: str) -> list[dict]:
+    """A yes/no QA turn."""
+    return [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]

@@ -1,0 +1,16 @@
+"""Test-wide settings shared by every test file."""
+
+from __future__ import annotations
+
+import os
+
+# Tiny models gain nothing from intra-op threads, and OpenMP threads spinning against DataLoader
+# workers or a busy machine make them orders of magnitude slower. One thread also keeps float
+# reductions in one order, so "same input, same output" checks are exact.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
