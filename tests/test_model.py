@@ -163,3 +163,19 @@ def test_bundle_errors_are_clear(tiny, tmp_path):
     (tmp_path / "b" / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(CheckpointError, match="model.safetensors"):
         LoveModel.from_pretrained(tmp_path / "b")
+
+
+def test_internvl3_9b_layout_parameter_counts():
+    """The default config is LOVE's 9B layout; built on the meta device (no memory) to count."""
+    from love_plugins.modeling import LoveConfig
+
+    with torch.device("meta"):
+        model = LoveModel(LoveConfig())
+    counts = model.parameter_counts()
+    llm = sum(p.numel() for n, p in model.language_model.named_parameters() if "lora" not in n)
+    vit = sum(p.numel() for n, p in model.vision_tower.named_parameters() if "lora" not in n)
+    assert 8.7e9 < llm < 8.9e9 and 3.0e8 < vit < 3.1e8  # InternLM3-8B and InternViT-300M
+    assert 9.1e9 < counts["shared"] < 9.2e9
+    assert all(1.1e8 < counts[f"task:{t}"] < 1.2e8 for t in ("perception", "correspondence"))
+    # One base with three tasks holds about a third of what three separate checkpoints hold.
+    assert counts["total"] / counts["three_separate_checkpoints"] < 0.35

@@ -1,0 +1,341 @@
+"""The FAST-VQA motion encoder: shapes, weight loading under upstream names, and the window
+geometry (fragment gate, shift mask, attention bias) against plain re-computations."""
+
+import itertools
+import json
+import math
+
+import pytest
+import torch
+
+from love_plugins.modeling.motion_encoder import (
+    MotionEncoder,
+    MotionEncoderBlock,
+    MotionEncoderConfig,
+    adaptive_window_size,
+    clamp_window,
+    fragment_gate,
+    load_fastvqa_state_dict,
+    shifted_window_mask,
+)
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """These tensors are tiny: thread hand-offs cost more than they save (10x on a busy 2-core box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_encoder(seed: int = 0) -> MotionEncoder:
+    torch.manual_seed(seed)
+    encoder = MotionEncoder(MotionEncoderConfig.tiny()).eval()
+    # Large position tables, so that a wrong gate, index or mask changes the output visibly.
+    with torch.no_grad():
+        for name, param in encoder.named_parameters():
+            if name.endswith("bias_table"):
+                param.normal_(0.0, 1.0)
+    return encoder
+
+
+@pytest.fixture(scope="module")
+def default_encoder() -> MotionEncoder:
+    torch.manual_seed(0)
+    return MotionEncoder().eval()
+
+
+def fastvqa_state_dict(encoder: MotionEncoder) -> dict[str, torch.Tensor]:
+    """What `temporal.pth` holds: prefixed backbone tensors, index buffers included, plus a head."""
+    state = dict(encoder.state_dict())
+    state.update(dict(encoder.named_buffers()))
+    state = {f"fragments_backbone.{key}": value.clone() for key, value in state.items()}
+    state["vqa_head.fc.weight"] = torch.zeros(1, 768)
+    return state
+
+
+# ---------------------------------------------------------------------------------- config
+
+
+def test_config_round_trips_through_json():
+    config = MotionEncoderConfig.tiny()
+    assert MotionEncoderConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert MotionEncoderConfig().output_dim == 768
+    assert config.output_dim == 64
+
+
+def test_config_rejects_inconsistent_stages():
+    with pytest.raises(ValueError, match="one entry per stage"):
+        MotionEncoderConfig(depths=(2, 2))
+    with pytest.raises(ValueError, match="divisible"):
+        MotionEncoderConfig(num_heads=(5, 6, 12, 24))
+
+
+def test_default_parameter_count_is_swin_t_plus_fragment_tables(default_encoder):
+    total = sum(p.numel() for p in default_encoder.parameters())
+    fragment = sum(p.numel() for n, p in default_encoder.named_parameters() if "fragment_position" in n)
+    # (2*8-1)(2*7-1)(2*7-1) = 2535 table rows, one column per head of the first three stages' blocks.
+    assert fragment == 2535 * (2 * 3 + 2 * 6 + 6 * 12)
+    assert total - fragment == 27_850_470  # Video Swin-T backbone
+    assert total == 28_078_620
+    assert sum(p.numel() for p in MotionEncoder(MotionEncoderConfig.tiny()).parameters()) == 146_556
+
+
+# ---------------------------------------------------------------------------------- forward
+
+
+@pytest.mark.parametrize(
+    "clip_size, feature_size",
+    [((8, 32, 32), (4, 1, 1)), ((9, 34, 36), (5, 2, 2)), ((6, 32, 20), (3, 1, 1))],
+)
+def test_tiny_shapes(clip_size, feature_size):
+    encoder = tiny_encoder()
+    clips = torch.randn(2, 3, *clip_size)
+    with torch.no_grad():
+        assert encoder.forward_features(clips).shape == (2, 64, *feature_size)
+        assert encoder(clips).shape == (2, 64)
+
+
+def test_default_config_at_reduced_input(default_encoder):
+    clips = torch.randn(1, 3, 8, 64, 64)
+    with torch.no_grad():
+        features = default_encoder.forward_features(clips)
+        pooled = default_encoder(clips)
+    assert features.shape == (1, 768, 4, 2, 2)
+    torch.testing.assert_close(pooled, features.mean(dim=(2, 3, 4)))
+
+
+def test_deterministic_and_repeatable():
+    clips = torch.randn(2, 3, 9, 34, 36)
+    with torch.no_grad():
+        first, second = tiny_encoder(seed=1)(clips), tiny_encoder(seed=1)(clips)
+        encoder = tiny_encoder(seed=1)
+        assert torch.equal(first, second)
+        assert torch.equal(encoder(clips), encoder(clips))
+        # Clips are independent of each other in a batch.
+        torch.testing.assert_close(encoder(clips[1:]), first[1:], rtol=1e-5, atol=1e-5)
+
+
+def test_bfloat16_input_gives_bfloat16_features():
+    encoder = tiny_encoder().to(torch.bfloat16)
+    with torch.no_grad():
+        out = encoder(torch.randn(1, 3, 8, 32, 32, dtype=torch.bfloat16))
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
+
+
+def test_geometry_is_cached_across_calls():
+    encoder = tiny_encoder()
+    clips = torch.randn(1, 3, 8, 32, 32)
+    with torch.no_grad():
+        encoder(clips)
+        hits = fragment_gate.cache_info().hits
+        encoder(clips)
+    assert fragment_gate.cache_info().hits - hits == sum(MotionEncoderConfig.tiny().depths)
+
+
+# ---------------------------------------------------------------------------------- weights
+
+
+def test_our_checkpoints_have_no_index_buffers():
+    encoder = tiny_encoder()
+    assert not any("relative_position_index" in key for key in encoder.state_dict())
+    fresh = MotionEncoder(MotionEncoderConfig.tiny())
+    fresh.load_state_dict(encoder.state_dict(), strict=True)
+
+
+def test_fastvqa_state_dict_round_trip():
+    source, target = tiny_encoder(seed=1), tiny_encoder(seed=2).eval()
+    assert "fragments_backbone.layers.0.blocks.0.attn.relative_position_index" in fastvqa_state_dict(source)
+    ignored = load_fastvqa_state_dict(target, fastvqa_state_dict(source))
+    assert ignored == ["vqa_head.fc.weight"]
+    clips = torch.randn(2, 3, 9, 34, 36)
+    with torch.no_grad():
+        assert torch.equal(source(clips), target(clips))
+
+
+def test_fastvqa_names_match_upstream_layout():
+    keys = set(MotionEncoder(MotionEncoderConfig.tiny()).state_dict())
+    for key in [
+        "patch_embed.proj.weight",
+        "patch_embed.norm.bias",
+        "layers.0.blocks.1.norm1.weight",
+        "layers.0.blocks.1.attn.qkv.bias",
+        "layers.0.blocks.1.attn.proj.weight",
+        "layers.2.blocks.0.attn.fragment_position_bias_table",
+        "layers.3.blocks.0.attn.relative_position_bias_table",
+        "layers.1.blocks.0.mlp.fc2.weight",
+        "layers.2.downsample.reduction.weight",
+        "layers.2.downsample.norm.weight",
+        "norm.weight",
+    ]:
+        assert key in keys
+    assert "layers.3.blocks.0.attn.fragment_position_bias_table" not in keys
+    assert "layers.3.downsample.reduction.weight" not in keys
+    assert "layers.0.downsample.reduction.bias" not in keys
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda s: s.pop("fragments_backbone.layers.1.blocks.0.mlp.fc1.weight"),
+            "missing.*layers.1.blocks.0.mlp.fc1",
+        ),
+        (
+            lambda s: s.update(
+                {"fragments_backbone.layers.3.blocks.0.attn.fragment_position_bias_table": torch.zeros(1)}
+            ),
+            "unexpected.*layers.3.blocks.0.attn.fragment_position_bias_table",
+        ),
+        (lambda s: s.update({"fragments_backbone.norm.weight": torch.ones(3)}), "wrong shape.*norm.weight"),
+        (
+            lambda s: s["fragments_backbone.layers.0.blocks.0.attn.relative_position_index"].add_(1),
+            "relative_position_index differs",
+        ),
+    ],
+    ids=["missing", "unexpected", "shape", "index"],
+)
+def test_fastvqa_state_dict_mismatch_raises(edit, message):
+    state = fastvqa_state_dict(tiny_encoder())
+    edit(state)
+    with pytest.raises(ValueError, match=message):
+        load_fastvqa_state_dict(MotionEncoder(MotionEncoderConfig.tiny()), state)
+
+
+def test_fastvqa_state_dict_without_prefix_raises():
+    state = {k.removeprefix("fragments_backbone."): v for k, v in fastvqa_state_dict(tiny_encoder()).items()}
+    with pytest.raises(ValueError, match="missing"):
+        load_fastvqa_state_dict(MotionEncoder(MotionEncoderConfig.tiny()), state)
+
+
+# ---------------------------------------------------------------------------------- geometry
+
+
+def test_adaptive_window_and_clamping():
+    assert adaptive_window_size((8, 7, 7), (32, 224, 224), (32, 224, 224)) == (8, 7, 7)
+    assert adaptive_window_size((8, 7, 7), (16, 128, 96), (32, 224, 224)) == (4, 4, 3)
+    with pytest.raises(ValueError, match="window"):
+        adaptive_window_size((8, 7, 7), (64, 224, 224), (32, 224, 224))
+    with pytest.raises(ValueError, match="window"):
+        adaptive_window_size((8, 7, 7), (32, 16, 224), (32, 224, 224))
+    # A dimension the window covers entirely shrinks the window there and is not shifted.
+    assert clamp_window((16, 7, 5), (8, 7, 7), (4, 3, 3)) == ((8, 7, 5), (4, 0, 0))
+
+
+def test_fragment_gate_hand_checked():
+    # One row of 3 tokens, a 3-fragment grid: each token its own fragment, so the far pair gets 2.
+    gate = fragment_gate((1, 1, 3), (1, 1, 3), (0, 0, 0), CPU)
+    assert gate.tolist() == [[[0, 1, 2], [1, 0, 1], [2, 1, 0]]]
+    # Six tokens, fragments of two ([0, 0, 1, 1, 2, 2]), windows of three.
+    gate = fragment_gate((1, 1, 6), (1, 1, 3), (0, 0, 0), CPU)
+    assert gate.tolist() == [[[0, 0, 1], [0, 0, 1], [1, 1, 0]], [[0, 1, 1], [1, 0, 0], [1, 0, 0]]]
+    # 4x4 tokens, 2x2 fragments of 2x2, 2x2 windows shifted by one: every window straddles a
+    # fragment corner, so the diagonal pairs differ in both h and w.
+    gate = fragment_gate((1, 4, 4), (1, 2, 2), (0, 1, 1), CPU)
+    corner = [[0, 1, 1, 2], [1, 0, 2, 1], [1, 2, 0, 1], [2, 1, 1, 0]]
+    assert gate.tolist() == [corner] * 4
+
+
+def test_shift_mask_hand_checked():
+    # Four tokens in a row, windows of two, shift one: token 3 wrapped around from the start.
+    mask = shifted_window_mask((1, 1, 4), (1, 1, 2), (0, 0, 1), CPU)
+    assert mask.tolist() == [[[0, 0], [0, 0]], [[0, -100], [-100, 0]]]
+
+
+def wrapped(position, padded_size, shift):
+    """Which axes of a rolled position came around from the far side."""
+    return tuple(s > 0 and p >= n - s for p, n, s in zip(position, padded_size, shift))
+
+
+@pytest.mark.parametrize(
+    "padded_size, window, shift",
+    [((4, 6, 6), (2, 3, 3), (1, 1, 1)), ((4, 6, 8), (2, 2, 4), (1, 0, 2)), ((4, 6, 8), (4, 2, 2), (2, 1, 0))],
+)
+def test_shift_mask_blocks_exactly_the_wrapped_pairs(padded_size, window, shift):
+    mask = shifted_window_mask(padded_size, window, shift, CPU)
+    origins = itertools.product(*(range(0, n, w) for n, w in zip(padded_size, window)))
+    offsets = list(itertools.product(*(range(w) for w in window)))
+    for w, origin in enumerate(origins):
+        positions = [tuple(o + d for o, d in zip(origin, off)) for off in offsets]
+        for i, j in itertools.product(range(len(positions)), repeat=2):
+            blocked = wrapped(positions[i], padded_size, shift) != wrapped(positions[j], padded_size, shift)
+            assert mask[w, i, j].item() == (-100.0 if blocked else 0.0)
+    assert (mask != 0).any()
+
+
+# ---------------------------------------------------------------------------------- naive block
+
+
+def naive_block(block, x, window, shift, base_window):
+    """One Swin block written plainly: per window, per head, per token pair bias lookup."""
+    attn = block.attn
+    batch, *size, channels = x.shape
+    heads = attn.num_heads
+    head_dim = channels // heads
+    padded_size = [math.ceil(n / w) * w for n, w in zip(size, window)]
+    normed = torch.zeros(batch, *padded_size, channels)
+    normed[:, : size[0], : size[1], : size[2]] = block.norm1(x)
+    out = torch.zeros_like(normed)
+    offsets = list(itertools.product(*(range(w) for w in window)))
+    n = len(offsets)
+    relative_table = attn.relative_position_bias_table.tolist()
+    fragment_table = (
+        None if attn.fragment_position_bias_table is None else attn.fragment_position_bias_table.tolist()
+    )
+
+    def table_row(a, b):
+        wd, wh, ww = base_window
+        dd, dh, dw = (a[k] - b[k] + base_window[k] - 1 for k in range(3))
+        return dd * (2 * wh - 1) * (2 * ww - 1) + dh * (2 * ww - 1) + dw
+
+    def fragment(q):  # a (1, wh, ww) grid stretched over the padded map; exact for these sizes
+        return (q[1] * window[1] // padded_size[1], q[2] * window[2] // padded_size[2])
+
+    for b in range(batch):
+        for origin in itertools.product(*(range(0, p, w) for p, w in zip(padded_size, window))):
+            rolled = [tuple(o + d for o, d in zip(origin, off)) for off in offsets]
+            source = [tuple((p + s) % m for p, s, m in zip(pos, shift, padded_size)) for pos in rolled]
+            tokens = torch.stack([normed[(b, *q)] for q in source])
+            q, k, v = attn.qkv(tokens).view(n, 3, heads, head_dim).unbind(1)
+            head_outputs = []
+            for h in range(heads):
+                bias = [[0.0] * n for _ in range(n)]
+                for i, j in itertools.product(range(n), repeat=2):
+                    row = table_row(offsets[i], offsets[j])
+                    value = relative_table[row][h]
+                    if fragment_table is not None:
+                        gate = sum(abs(fi - fj) for fi, fj in zip(fragment(source[i]), fragment(source[j])))
+                        value = value * gate + fragment_table[row][h] * (1 - gate)
+                    if wrapped(rolled[i], padded_size, shift) != wrapped(rolled[j], padded_size, shift):
+                        value = value - 100.0
+                    bias[i][j] = value
+                scores = q[:, h] @ k[:, h].T * head_dim**-0.5 + torch.tensor(bias)
+                head_outputs.append(scores.softmax(-1) @ v[:, h])
+            projected = attn.proj(torch.cat(head_outputs, -1))
+            for idx, q_pos in enumerate(source):
+                out[(b, *q_pos)] = projected[idx]
+    x = x + out[:, : size[0], : size[1], : size[2]]
+    return x + block.mlp(block.norm2(x))
+
+
+@pytest.mark.parametrize(
+    "shift, frag_bias",
+    [((0, 0, 0), True), ((1, 1, 1), True), ((1, 2, 0), True), ((1, 1, 1), False)],
+    ids=["plain-frag", "shifted-frag", "partly-shifted-frag", "shifted-nofrag"],
+)
+def test_block_matches_naive_window_attention(shift, frag_bias):
+    # Base window (4, 4, 4) resized to (2, 3, 3): exercises the sliced index; 3x5x6 tokens pad to 4x6x6.
+    base_window, window = (4, 4, 4), (2, 3, 3)
+    config = MotionEncoderConfig(
+        embed_dim=8, depths=(1,), num_heads=(2,), frag_biases=(frag_bias,), window_size=base_window
+    )
+    torch.manual_seed(0)
+    block = MotionEncoderBlock(config, dim=8, num_heads=2, frag_bias=frag_bias).eval()
+    with torch.no_grad():
+        for name, param in block.named_parameters():
+            param.normal_(0.0, 1.0 if name.endswith("bias_table") else 0.3)
+        x = torch.randn(2, 3, 5, 6, 8)
+        torch.testing.assert_close(block(x, window, shift), naive_block(block, x, window, shift, base_window))
