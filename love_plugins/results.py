@@ -113,3 +113,22 @@ class ResultsWriter:
 def _comparable(info: dict) -> dict:
     """The parts of a run description that change results (not device, versions or timestamps)."""
     return {k: info.get(k) for k in ("model", "checkpoint", "tasks", "sampler", "dtype")}
+
+
+def write_rows_atomic(path: str | Path, rows: Iterable[dict], run_info: dict) -> None:
+    """Write a complete results file at once (write to a temporary name, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        if _is_csv(path):
+            writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in FIELDS})
+        else:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    run_info_path(path).write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")

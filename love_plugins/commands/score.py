@@ -110,8 +110,10 @@ def _read_prompts_file(path: Path, videos: list[str]) -> list[str | None]:
 
 def run(args: argparse.Namespace) -> int:
     from .. import scorer as scorer_module
-    from ..results import ResultsWriter
+    from ..distributed import init_from_env, rank_path, shutdown
+    from ..results import ResultsWriter, read_rows, write_rows_atomic
 
+    ctx = init_from_env()  # several processes under torchrun / accelerate launch, else one
     try:
         rows = collect_inputs(args.inputs)
         videos = [r["video"] for r in rows]
@@ -125,24 +127,41 @@ def run(args: argparse.Namespace) -> int:
             questions = [args.question] * len(rows)
         have_prompts = any(p for p in prompts)
         have_questions = any(q for q in questions)
-        scorer = scorer_module.load(args.model, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+        device = args.device or (ctx.device() if ctx.enabled else None)
+        scorer = scorer_module.load(args.model, device=device, dtype=args.dtype, batch_size=args.batch_size,
                                     num_workers=args.workers, backend=args.backend)
         tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}
-        writer = ResultsWriter(args.out, run_info, overwrite=args.overwrite)
+        writer = ResultsWriter(rank_path(args.out, ctx), run_info, overwrite=args.overwrite)
     except LoveError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        shutdown(ctx)
         return 2
 
-    todo = [i for i, v in enumerate(videos) if v not in writer.done]
-    if len(todo) < len(videos):
-        logger.info("resuming: %d of %d videos already in %s", len(videos) - len(todo), len(videos), args.out)
+    mine = ctx.shard(len(videos))
+    todo = [i for i in mine if videos[i] not in writer.done]
+    if len(todo) < len(mine):
+        logger.info("resuming: %d of %d videos already in %s", len(mine) - len(todo), len(mine), writer.path)
     with writer:
         for result in scorer.iter_scores([videos[i] for i in todo], [prompts[i] for i in todo],
-                                         [questions[i] for i in todo], tasks, progress=not args.no_progress):
+                                         [questions[i] for i in todo], tasks,
+                                         progress=not args.no_progress and ctx.is_main):
             writer.write(result.to_dict())
-    final = [writer.done[v] for v in dict.fromkeys(videos) if v in writer.done]
+    done = writer.done
+    if ctx.enabled:
+        ctx.barrier()
+        if not ctx.is_main:
+            shutdown(ctx)
+            return 1 if any(done[videos[i]].get("error") for i in mine if videos[i] in done) else 0
+        done = {}
+        for rank in range(ctx.world_size):  # merge deterministically, in input order
+            part = rank_path(args.out, type(ctx)(rank=rank, world_size=ctx.world_size))
+            done.update({row["video"]: row for row in read_rows(part)})
+        write_rows_atomic(args.out, [done[v] for v in dict.fromkeys(videos) if v in done],
+                          {**run_info, "world_size": ctx.world_size})
+        shutdown(ctx)
+    final = [done[v] for v in dict.fromkeys(videos) if v in done]
     failed = [r for r in final if r.get("error")]
     print(summary_line(final, tasks, args.out))
     for r in failed[:10]:
