@@ -193,6 +193,23 @@ class Scorer:
             yield from results
         bar.close()
 
+    def score_samples(
+        self,
+        samples: Sequence[VideoSample],
+        prompts: Sequence[str | None] | None = None,
+        questions: Sequence[str | None] | None = None,
+        tasks: Sequence[str] | None = None,
+    ) -> list[VideoScore]:
+        """Score already-decoded videos (one model batch per `batch_size` samples)."""
+        tasks = tuple(tasks) if tasks is not None else self.default_tasks(prompts, questions)
+        prompts = _aligned(prompts, len(samples), "prompts")
+        questions = _aligned(questions, len(samples), "questions")
+        items = [_Item(i, s.meta.path, sample=s) for i, s in enumerate(samples)]
+        results = []
+        for start in range(0, len(items), self.batch_size):
+            results += self.score_items(items[start : start + self.batch_size], prompts, questions, tasks)
+        return results
+
     def score_items(self, items: list[_Item], prompts, questions, tasks) -> list[VideoScore]:
         results = {
             it.index: VideoScore(video=it.path, prompt=prompts[it.index], question=questions[it.index], error=it.error)
@@ -308,6 +325,13 @@ def load(
         model, tokenizer = build_tiny_model()
         source = "tiny-random"
     else:
+        # -- released LOVE weights: "love", "love-perception", "love-correspondence", "love-qa" are fetched
+        # through the Hugging Face cache and converted once (love_plugins.convert.hub). -----------------
+        from .convert.hub import RELEASED_NAMES, resolve_released
+
+        if name in RELEASED_NAMES and not Path(name).exists():
+            name = str(resolve_released(name))
+        # -- end of released-weights routing ----------------------------------------------------------
         directory = PACKAGED_MODELS.get(name, Path(name))
         if name in PACKAGED_MODELS and not directory.is_dir():
             raise LoveError(f"{name} is not bundled in this installation (expected at {directory})")
