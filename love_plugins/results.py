@@ -70,7 +70,7 @@ class ResultsWriter:
                 )
         self.done = {row["video"]: row for row in read_rows(self.path)}
         self._truncate_torn_tail()
-        info_path.write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
+        _write_json_atomic(info_path, run_info)
         new_file = not self.path.exists() or self.path.stat().st_size == 0
         self._file = open(self.path, "a", encoding="utf-8", newline="")
         if _is_csv(self.path):
@@ -131,4 +131,11 @@ def write_rows_atomic(path: str | Path, rows: Iterable[dict], run_info: dict) ->
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    run_info_path(path).write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
+    _write_json_atomic(run_info_path(path), run_info)
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    """A kill -9 mid-write must not leave a half-written JSON behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
