@@ -1,0 +1,140 @@
+"""Analytic FLOPs of LOVE per video, and a GPU throughput / model-FLOP-utilisation measurement.
+
+    python benchmarks/gpu_throughput.py --flops-only          # the table, no model built
+    python benchmarks/gpu_throughput.py --config 9b --batch-size 8 --videos 64   # on a GPU (random weights)
+    python benchmarks/gpu_throughput.py --config tiny         # the same code path on a CPU
+
+FLOPs count 2 per multiply-add of every matrix product (linear layers, convolutions, attention
+scores and values, causal attention halved); norms, activations and softmax are ignored (<1 %).
+MFU = achieved FLOP/s / the device's dense bf16 peak (H100 SXM 989 TFLOP/s, H200 the same core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+
+from love_plugins.modeling import LoveConfig, LoveModel, LoveProcessor, TextRequest
+from love_plugins.modeling.tiny import build_tokenizer, tiny_config
+
+PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
+
+
+def analytic_flops(config: LoveConfig, text_tokens: int = 90) -> dict[str, float]:
+    """FLOPs for one video: the shared motion encoder once, and each task's vision tower + LLM pass."""
+    s = config.sampler_config
+    v = config.vision_config
+    t = config.text_config
+    patch = v["patch_size"] if isinstance(v["patch_size"], int) else v["patch_size"][0]
+    vit_tokens = (s.frame_size // patch) ** 2 + 1
+    d, ff, layers = v["hidden_size"], v["intermediate_size"], v["num_hidden_layers"]
+    vit_per_frame = layers * (2 * vit_tokens * (4 * d * d + 2 * d * ff) + 4 * vit_tokens**2 * d)
+    vit_per_frame += 2 * (s.frame_size // patch) ** 2 * 3 * patch * patch * d  # patch embedding
+    proj_in = d * int(round(1 / config.downsample_ratio)) ** 2
+    h = t["hidden_size"]
+    projector = 2 * config.tokens_per_frame * s.num_frames * (proj_in * h + h * h)
+    seq = config.tokens_per_frame * s.num_frames + 3 * config.num_motion_tokens + 2 * s.num_frames + text_tokens
+    kv = t["num_key_value_heads"] * (h // t["num_attention_heads"])
+    per_layer = 2 * seq * (h * h + 2 * h * kv + h * h + 3 * h * t["intermediate_size"])
+    per_layer += 2 * seq * seq * h  # causal QK^T and AV (half of 4·L²·d)
+    llm = t["num_hidden_layers"] * per_layer + 2 * h * t["vocab_size"]  # lm_head at one position
+    motion = _swin_flops(config) * s.num_clips
+    per_task = vit_per_frame * s.num_frames + projector + llm
+    return {"motion_encoder": motion, "vision_tower": vit_per_frame * s.num_frames, "projector": projector,
+            "llm": llm, "per_task": per_task, "three_tasks": motion + 3 * per_task, "sequence_length": seq}
+
+
+def _swin_flops(config: LoveConfig) -> float:
+    """Video Swin 3D on one (clip_len, M, M) clip, windowed attention included."""
+    m = config.motion_encoder_config
+    s = config.sampler_config
+    pt, ph, pw = m.patch_size
+    tokens = [(s.clip_len // pt) * (s.mosaic_size // ph) * (s.mosaic_size // pw)]
+    dims = [m.embed_dim * 2**i for i in range(len(m.depths))]
+    for _ in m.depths[1:]:
+        tokens.append(tokens[-1] // 4)
+    window = math.prod(m.window_size)
+    flops = 2 * tokens[0] * 3 * pt * ph * pw * m.embed_dim
+    for i, depth in enumerate(m.depths):
+        n, c = tokens[i], dims[i]
+        flops += depth * (2 * n * (4 * c * c + 2 * c * int(c * m.mlp_ratio)) + 4 * n * min(window, n) * c)
+        if i < len(m.depths) - 1:
+            flops += 2 * (n // 4) * 4 * c * 2 * c  # patch merging
+    return float(flops)
+
+
+def measure(config: LoveConfig, tokenizer, batch_size: int, videos: int, device: torch.device, dtype) -> dict:
+    torch.manual_seed(0)
+    model = LoveModel(config).to(device=device, dtype=dtype).eval()
+    processor = LoveProcessor(tokenizer, config)
+    s = config.sampler_config
+    frames = torch.randn(batch_size, s.num_frames, 3, s.frame_size, s.frame_size, device=device, dtype=dtype)
+    frags = torch.randn(batch_size, s.num_clips, 3, s.clip_len, s.mosaic_size, s.mosaic_size, device=device,
+                        dtype=dtype)
+    requests = [TextRequest(prompt="a red ball rolling left on a wooden table", question="Is the ball red?")]
+
+    def step():
+        with torch.inference_mode():
+            motion = model.encode_motion(frags)
+            for task in config.tasks:
+                batch = {k: v.to(device) for k, v in processor(task, requests * batch_size).items()}
+                model(task, pixel_values=frames, motion_features=motion, context_id=processor.image_context_id,
+                      **batch)
+
+    step()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    steps = max(1, videos // batch_size)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    rate = steps * batch_size / seconds
+    flops = analytic_flops(config)["three_tasks"]
+    out = {"videos_per_s": rate, "tflops_per_s": rate * flops / 1e12}
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name()
+        peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+        out["device"] = name
+        out["mfu"] = out["tflops_per_s"] / peak if peak else None
+        out["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", choices=["9b", "tiny"], default="9b")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--videos", type=int, default=64)
+    parser.add_argument("--flops-only", action="store_true")
+    args = parser.parse_args()
+    tokenizer = build_tokenizer()
+    if args.config == "9b":
+        config = LoveConfig()
+        config.text_config = {**config.text_config, "vocab_size": max(len(tokenizer), 128142)}
+    else:
+        config = tiny_config(vocab_size=len(tokenizer))
+    flops = analytic_flops(config)
+    print(f"sequence length {flops['sequence_length']} tokens")
+    for key in ("motion_encoder", "vision_tower", "projector", "llm", "per_task", "three_tasks"):
+        print(f"{key:>15}: {flops[key] / 1e12:8.3f} TFLOPs per video")
+    for gpu, peak in PEAK_BF16_TFLOPS.items():
+        print(f"ceiling on one {gpu} (bf16 dense {peak:.0f} TFLOP/s): "
+              f"{peak * 1e12 / flops['per_task']:.1f} videos/s per task, "
+              f"{peak * 1e12 / flops['three_tasks']:.1f} videos/s for all three")
+    if args.flops_only:
+        return
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    if args.config == "9b" and device.type == "cpu":
+        raise SystemExit("the 9B measurement needs a GPU; use --config tiny on a CPU")
+    print(measure(config, tokenizer, args.batch_size, args.videos, device, dtype))
+
+
+if __name__ == "__main__":
+    main()
