@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +21,30 @@ FIELDS = [
     "video", "perception", "perception_level", "correspondence", "correspondence_level",
     "qa_answer", "qa_p_yes", "qa_p_no", "prompt", "question", "error",
 ]
+
+
+# Below this much free space a run would die part-way; refuse before any work starts.
+MIN_FREE_BYTES = 16 * 2**20
+
+
+def check_output_folder(folder: Path) -> None:
+    """Create the output folder and make sure it is writable and not full, before scoring starts."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LoveError(f"{folder}: cannot create output folder ({exc.strerror or exc})") from exc
+    if not os.access(folder, os.W_OK):
+        raise LoveError(f"{folder}: output folder is not writable")
+    probe = folder / f".love-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"ok")
+    except OSError as exc:
+        raise LoveError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
+    finally:
+        probe.unlink(missing_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise LoveError(f"{folder}: no free disk space for results ({free} bytes free)")
 
 
 def run_info_path(path: Path) -> Path:
@@ -55,9 +80,7 @@ class ResultsWriter:
     def __init__(self, path: str | Path, run_info: dict, overwrite: bool = False):
         self.path = Path(path)
         self.run_info = run_info
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(self.path.parent, os.W_OK):
-            raise LoveError(f"{self.path.parent}: output directory is not writable")
+        check_output_folder(self.path.parent)
         info_path = run_info_path(self.path)
         if overwrite:
             self.path.unlink(missing_ok=True)
