@@ -342,9 +342,9 @@ def load(
             )
         from transformers import AutoTokenizer
 
-        model = LoveModel.from_pretrained(directory)
+        model = LoveModel.from_pretrained(directory, dtype=dtype, device=device)
         tokenizer = AutoTokenizer.from_pretrained(directory)
         source = str(directory)
-    model.to(dtype)
+    model.to(device=device, dtype=dtype)
     return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
                   backend=backend, source=source)

@@ -263,8 +263,14 @@ class LoveModel(nn.Module):
             (directory / "training_info.json").write_text(json.dumps(extra, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, dtype: torch.dtype | None = None) -> LoveModel:
-        """Load a bundle strictly: any missing, unexpected or mis-shaped tensor is an error."""
+    def from_pretrained(
+        cls, directory: str | Path, dtype: torch.dtype | None = None, device: str | torch.device | None = None
+    ) -> LoveModel:
+        """Load a bundle strictly: any missing, unexpected or mis-shaped tensor is an error.
+
+        The model is built directly in `dtype` (default: the dtype stored in the file) on `device`
+        (default CPU), so a 9B bundle needs one copy of its weights in memory, not an fp32 one first.
+        """
         directory = Path(directory)
         config_path = directory / CONFIG_NAME
         if not config_path.is_file():
@@ -277,9 +283,17 @@ class LoveModel(nn.Module):
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
             raise CheckpointError(directory, f"no {WEIGHTS_NAME}")
-        model = cls(config)
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        dtype = dtype or _stored_float_dtype(weights)
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
         try:
-            missing, unexpected = load_model(model, str(weights), strict=False)
+            with device:
+                model = cls(config)
+        finally:
+            torch.set_default_dtype(previous)
+        try:
+            missing, unexpected = load_model(model, str(weights), strict=False, device=str(device))
         except RuntimeError as exc:  # shape mismatches surface here
             raise CheckpointError(weights, f"weights do not fit the config: {_first_line(exc)}") from exc
         except Exception as exc:  # not a safetensors file, truncated header, ...
@@ -290,9 +304,24 @@ class LoveModel(nn.Module):
                 f"{len(missing)} missing tensor(s) {sorted(missing)[:5]}, "
                 f"{len(unexpected)} unexpected tensor(s) {sorted(unexpected)[:5]}",
             )
-        if dtype is not None:
-            model.to(dtype)
         return model.eval()
+
+
+def _stored_float_dtype(weights: Path) -> torch.dtype:
+    """The floating dtype of a safetensors file (from its header; no tensor is read)."""
+    import struct
+
+    try:
+        with open(weights, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(length))
+    except Exception as exc:
+        raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
+    names = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16, "F64": torch.float64}
+    for key, entry in header.items():
+        if key != "__metadata__" and entry.get("dtype") in names:
+            return names[entry["dtype"]]
+    return torch.float32
 
 
 def _task_owner(parameter_name: str, tasks: tuple[str, ...]) -> str | None:
