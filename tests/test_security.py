@@ -9,7 +9,6 @@ import textwrap
 import pytest
 import torch
 
-
 GUARD = textwrap.dedent(
     """
     import socket
