@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import platform
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import __version__
+from .cache import ScoreCache, file_digest
 from .errors import LoveError, VideoDecodeError
 from .modeling import LoveModel, LoveProcessor, TextRequest
 from .modeling.configuration_love import SCORE_TASKS
@@ -57,29 +59,58 @@ class VideoScore:
         return dataclasses.asdict(self)
 
 
+# The fields each task fills in a VideoScore (what the score cache stores per task).
+TASK_FIELDS = {
+    "perception": ("perception", "perception_level"),
+    "correspondence": ("correspondence", "correspondence_level"),
+    "qa": ("qa_answer", "qa_p_yes", "qa_p_no"),
+}
+
+
 @dataclass
 class _Item:
     index: int
     path: str
     sample: VideoSample | None = None
     error: str | None = None
+    digest: str | None = None  # content hash, when a score cache is used
+    cached: dict | None = None  # every requested task's fields, found in the cache
+
+
+def _task_text(task: str, prompt: str | None, question: str | None) -> str | None:
+    return {"correspondence": prompt, "qa": question}.get(task)
 
 
 class _VideoFiles(Dataset):
-    """Decodes one video per item; failures travel as data so one bad file never stops a batch."""
+    """Decodes one video per item; failures travel as data so one bad file never stops a batch.
+    With a score cache, a video whose every requested task is cached is not decoded at all."""
 
-    def __init__(self, paths: Sequence[str], sampler: SamplerConfig, backend: str | None):
+    def __init__(self, paths, sampler: SamplerConfig, backend: str | None, cache: ScoreCache | None = None,
+                 tasks=(), prompts=(), questions=()):
         self.paths = list(paths)
         self.sampler = sampler
         self.backend = backend
+        self.cache, self.tasks, self.prompts, self.questions = cache, tasks, prompts, questions
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> _Item:
         path = self.paths[index]
+        digest = None
+        if self.cache is not None and os.path.isfile(path):
+            digest = file_digest(path)
+            found = {}
+            for task in self.tasks:
+                text = _task_text(task, self.prompts[index], self.questions[index])
+                entry = self.cache.get(self.cache.key(digest, task, text))
+                if entry is None:
+                    break
+                found.update(entry)
+            else:
+                return _Item(index, path, digest=digest, cached=found)
         try:
-            return _Item(index, path, sample=read_video(path, self.sampler, backend=self.backend))
+            return _Item(index, path, sample=read_video(path, self.sampler, backend=self.backend), digest=digest)
         except VideoDecodeError as exc:
             return _Item(index, path, error=str(exc))
 
@@ -104,11 +135,24 @@ class Scorer:
     num_workers: int = 0
     backend: str | None = None
     source: str = "in-memory"
+    cache_dir: str | Path | None = None  # score cache (see love_plugins.cache); None disables it
 
     def __post_init__(self):
         self.device = torch.device(self.device)
         self.processor = LoveProcessor(self.tokenizer, self.model.config)
         self.model.to(self.device).eval()
+        self.cache = None
+        if self.cache_dir is not None:
+            self.cache = ScoreCache(self.cache_dir, self.checkpoint_id(), self.sampler.to_dict())
+
+    def checkpoint_id(self) -> str:
+        """Identifies the weights: name, source and, for bundles, the weights file's size and mtime."""
+        stamp = ""
+        weights = Path(self.source) / "model.safetensors"
+        if weights.is_file():
+            st = weights.stat()
+            stamp = f"{st.st_size}-{st.st_mtime_ns}"
+        return f"{self.model.config.name}|{self.source}|{stamp}|{str(self.model.dtype)}"
 
     # -- description, recorded in every output ------------------------------------------------------
     @property
@@ -178,7 +222,7 @@ class Scorer:
         if unknown:
             raise LoveError(f"model {self.model.config.name!r} has no task(s) {sorted(unknown)}; it has {self.tasks}")
         loader = DataLoader(
-            _VideoFiles(paths, self.sampler, self.backend),
+            _VideoFiles(paths, self.sampler, self.backend, self.cache, tasks, prompts, questions),
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             collate_fn=_collate,
@@ -215,6 +259,10 @@ class Scorer:
             it.index: VideoScore(video=it.path, prompt=prompts[it.index], question=questions[it.index], error=it.error)
             for it in items
         }
+        for it in items:
+            if it.cached is not None:
+                for name, value in it.cached.items():
+                    setattr(results[it.index], name, value)
         good = [it for it in items if it.sample is not None]
         for it in good:  # per-video input errors: a task that needs text the video lacks
             missing = _missing_text(tasks, prompts[it.index], questions[it.index])
@@ -223,7 +271,19 @@ class Scorer:
         good = [it for it in good if results[it.index].error is None]
         if good:
             self._score_decoded(good, prompts, questions, tasks, results)
+            if self.cache is not None:
+                self._store(good, prompts, questions, tasks, results)
         return [results[it.index] for it in items]
+
+    def _store(self, items: list[_Item], prompts, questions, tasks, results: dict[int, VideoScore]) -> None:
+        for it in items:
+            result = results[it.index]
+            if it.digest is None or not result.ok:
+                continue
+            for task in tasks:
+                text = _task_text(task, prompts[it.index], questions[it.index])
+                self.cache.put(self.cache.key(it.digest, task, text),
+                               {name: getattr(result, name) for name in TASK_FIELDS[task]})
 
     # -- the model step -----------------------------------------------------------------------------
     @torch.inference_mode()
@@ -306,6 +366,7 @@ def load(
     batch_size: int = 8,
     num_workers: int = 0,
     backend: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Scorer:
     """Get a `Scorer` in one line.
 
@@ -347,4 +408,4 @@ def load(
         source = str(directory)
     model.to(device=device, dtype=dtype)
     return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
-                  backend=backend, source=source)
+                  backend=backend, source=source, cache_dir=cache_dir)

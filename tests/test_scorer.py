@@ -119,3 +119,29 @@ def test_cli_failure_exit_code_and_resume(suite, tmp_path):
     assert ok_first.keys() == ok_again.keys()
     for video, value in ok_first.items():  # rescored in a smaller batch: equal to float tolerance
         assert ok_again[video] == pytest.approx(value, rel=1e-5)
+
+
+def test_score_cache_skips_decoding_and_keys_on_content(suite, tmp_path, monkeypatch):
+    root, rows = suite
+    videos = [str(root / r["video"]) for r in rows[:3]]
+    prompts = [r["prompt"] for r in rows[:3]]
+    cached = love_plugins.load("tiny-random", cache_dir=tmp_path / "cache")
+    first = cached.score(videos, prompts=prompts)
+    import love_plugins.scorer as scorer_module
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a cached video was decoded again")
+
+    monkeypatch.setattr(scorer_module, "read_video", no_decoding)
+    again = cached.score(videos, prompts=prompts)
+    assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
+    monkeypatch.undo()
+    # a different prompt is a different key: that task is recomputed (needs decoding again)
+    changed = cached.score(videos[:1], prompts=["something else entirely"])[0]
+    assert changed.perception == pytest.approx(first[0].perception, rel=1e-5)
+    assert changed.prompt == "something else entirely"
+    # the same bytes under another name hit the cache (content hash, not path)
+    copy = tmp_path / "renamed.mp4"
+    shutil.copy(videos[0], copy)
+    monkeypatch.setattr(scorer_module, "read_video", no_decoding)
+    assert cached.score([str(copy)], prompts=prompts[:1])[0].correspondence == first[0].correspondence

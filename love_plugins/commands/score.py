@@ -45,6 +45,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
     parser.add_argument("--backend", default=None, choices=["decord", "pyav"], help="video decoder")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="score cache keyed by video content, checkpoint, sampler, task and text: "
+                             "videos scored before by any run are not decoded again")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -129,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         have_questions = any(q for q in questions)
         device = args.device or (ctx.device() if ctx.enabled else None)
         scorer = scorer_module.load(args.model, device=device, dtype=args.dtype, batch_size=args.batch_size,
-                                    num_workers=args.workers, backend=args.backend)
+                                    num_workers=args.workers, backend=args.backend, cache_dir=args.cache_dir)
         tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}
