@@ -1,0 +1,116 @@
+"""Entry point of the `lmms_eval.models` group: registers `--model love` and LOVE's task folder.
+
+lmms-eval 0.7.3 calls `manifests()` while `lmms_eval.models` is being imported (which every
+evaluation does before it builds its task index). Two things happen here:
+
+1. the `love` model is returned as a `ModelManifest` (chat class `LoveChat`, simple class
+   `LoveSimple`; lmms-eval picks the chat one unless `--force_simple`);
+2. `lmms_eval.tasks.TaskManager.initialize_tasks` is wrapped so that our `tasks/` folder is indexed
+   next to lmms-eval's own (a built-in task of the same name keeps precedence, as lmms-eval does for
+   `--include_path`). If `lmms_eval.tasks` is not imported yet, an import hook applies the wrap the
+   moment it is, so this module never imports anything heavy itself.
+
+Everything is exception-safe: an exception escaping an entry point makes lmms-eval drop *all*
+plugin models, so failures are logged and swallowed. Set `LOVE_LMMS_EVAL_NO_TASKS=1` to keep our
+task folder out of the index.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import logging
+import os
+import sys
+
+logger = logging.getLogger(__name__)
+
+TASKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tasks")
+MODEL_ID = "love"
+SIMPLE_CLASS = "integrations.lmms_eval.models.love.LoveSimple"
+CHAT_CLASS = "integrations.lmms_eval.models.love.LoveChat"
+_PATCH_FLAG = "_love_plugins_tasks_dir"
+
+
+def _wrap_initialize_tasks(task_manager_cls) -> None:
+    """Make TaskManager index TASKS_DIR in addition to what it indexes anyway (idempotent)."""
+    if getattr(task_manager_cls, _PATCH_FLAG, None):
+        return
+    original = task_manager_cls.initialize_tasks
+
+    def initialize_tasks(self, include_path=None, include_defaults=True):
+        index = original(self, include_path=include_path, include_defaults=include_defaults)
+        if os.environ.get("LOVE_LMMS_EVAL_NO_TASKS", "") not in ("", "0"):
+            return index
+        try:
+            paths = [include_path] if isinstance(include_path, str) else list(include_path or [])
+            if any(os.path.abspath(str(p)).rstrip("/") == TASKS_DIR for p in paths):
+                return index  # the user included it explicitly: already indexed
+            ours = self._get_task_and_group(TASKS_DIR)
+            return {**ours, **index}
+        except Exception as exc:  # never break lmms-eval's own index
+            logger.warning("love-plugins: could not index %s: %s", TASKS_DIR, exc)
+            return index
+
+    initialize_tasks.__wrapped__ = original
+    task_manager_cls.initialize_tasks = initialize_tasks
+    setattr(task_manager_cls, _PATCH_FLAG, TASKS_DIR)
+
+
+def _patch_module(module) -> None:
+    try:
+        _wrap_initialize_tasks(module.TaskManager)
+    except Exception as exc:
+        logger.warning("love-plugins: could not extend lmms-eval's TaskManager: %s", exc)
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        self.inner.exec_module(module)
+        _patch_module(module)
+
+
+class _TasksImportHook(importlib.abc.MetaPathFinder):
+    """Wraps the loader of `lmms_eval.tasks` so the TaskManager is patched right after import."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "lmms_eval.tasks":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(spec.loader)
+                return spec
+        return None
+
+
+def extend_task_manager() -> None:
+    """Index our task folder in every TaskManager built from now on."""
+    module = sys.modules.get("lmms_eval.tasks")
+    if module is not None and hasattr(module, "TaskManager"):
+        _patch_module(module)
+    elif not any(isinstance(f, _TasksImportHook) for f in sys.meta_path):
+        sys.meta_path.insert(0, _TasksImportHook())
+
+
+def manifests():
+    """The payload of the `lmms_eval.models` entry point: a list of ModelManifest (maybe empty)."""
+    try:
+        extend_task_manager()
+    except Exception as exc:
+        logger.warning("love-plugins: task registration failed: %s", exc)
+    try:
+        from lmms_eval.models.registry_v2 import ModelManifest
+
+        return [ModelManifest(model_id=MODEL_ID, simple_class_path=SIMPLE_CLASS, chat_class_path=CHAT_CLASS)]
+    except Exception as exc:
+        logger.warning("love-plugins: model registration failed: %s", exc)
+        return []
