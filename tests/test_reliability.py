@@ -116,3 +116,41 @@ def test_output_folder_problems_are_reported_before_work(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(100, 100, 0))
     with pytest.raises(LoveError, match="no free disk space"):
         ResultsWriter(tmp_path / "out.jsonl", {"model": "m"})
+
+
+@pytest.mark.parametrize("kind", ["empty", "non_utf8", "missing_column", "bad_json"])
+def test_broken_manifests_name_the_file_and_reason(tmp_path, kind):
+    from love_plugins.commands.score import read_manifest
+    from love_plugins.datasets import load_dataset
+    from love_plugins.errors import AnnotationError
+
+    path = tmp_path / ("manifest.csv" if kind == "missing_column" else "manifest.jsonl")
+    content = {
+        "empty": b"",
+        "non_utf8": b'{"video": "a.mp4", "mos": 50}\n\xff\xfe\x00garbage\n',
+        "missing_column": b"clip,mos\na.mp4,50\n",
+        "bad_json": b'{"video": "a.mp4", "mos": 50}\n{"video": \n',
+    }[kind]
+    path.write_bytes(content)
+    (tmp_path / "a.mp4").write_bytes(b"\x00")
+    for reader in (read_manifest, lambda p: load_dataset("manifest", p)):
+        with pytest.raises(AnnotationError) as info:
+            reader(path)
+        assert str(path) in str(info.value)
+
+
+def test_bundle_with_wrong_shapes_or_dtypes_is_refused(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from love_plugins.errors import CheckpointError
+    from love_plugins.modeling import LoveModel
+    from love_plugins.modeling.tiny import build_tiny_model
+
+    model, tokenizer = build_tiny_model()
+    model.save_pretrained(tmp_path / "b", tokenizer=tokenizer)
+    weights = load_file(tmp_path / "b" / "model.safetensors")
+    key = next(k for k in weights if k.endswith("score_heads.perception.layers.0.weight"))
+    for bad in (weights[key][:, :-1].contiguous(), weights[key].to(torch.int64)):
+        save_file({**weights, key: bad}, tmp_path / "b" / "model.safetensors")
+        with pytest.raises(CheckpointError, match="model.safetensors"):
+            LoveModel.from_pretrained(tmp_path / "b")

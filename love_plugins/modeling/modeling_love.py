@@ -284,7 +284,8 @@ class LoveModel(nn.Module):
         if not weights.is_file():
             raise CheckpointError(directory, f"no {WEIGHTS_NAME}")
         device = torch.device(device) if device is not None else torch.device("cpu")
-        dtype = dtype or _stored_float_dtype(weights)
+        header = _safetensors_header(weights)
+        dtype = dtype or _stored_float_dtype(header)
         previous = torch.get_default_dtype()
         torch.set_default_dtype(dtype)
         try:
@@ -304,11 +305,21 @@ class LoveModel(nn.Module):
                 f"{len(missing)} missing tensor(s) {sorted(missing)[:5]}, "
                 f"{len(unexpected)} unexpected tensor(s) {sorted(unexpected)[:5]}",
             )
+        # load_model casts silently; integer data in a floating parameter means a wrong file.
+        state = model.state_dict()
+        wrong = [k for k, entry in header.items()
+                 if k in state and state[k].is_floating_point() and entry.get("dtype") not in _FLOAT_DTYPES]
+        if wrong:
+            raise CheckpointError(weights, f"non-floating dtype for floating tensor(s) {sorted(wrong)[:5]} "
+                                           f"({header[wrong[0]]['dtype']})")
         return model.eval()
 
 
-def _stored_float_dtype(weights: Path) -> torch.dtype:
-    """The floating dtype of a safetensors file (from its header; no tensor is read)."""
+_FLOAT_DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16, "F64": torch.float64}
+
+
+def _safetensors_header(weights: Path) -> dict:
+    """Tensor names, dtypes and shapes of a safetensors file, read from its header alone."""
     import struct
 
     try:
@@ -317,10 +328,15 @@ def _stored_float_dtype(weights: Path) -> torch.dtype:
             header = json.loads(f.read(length))
     except Exception as exc:
         raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
-    names = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16, "F64": torch.float64}
-    for key, entry in header.items():
-        if key != "__metadata__" and entry.get("dtype") in names:
-            return names[entry["dtype"]]
+    header.pop("__metadata__", None)
+    return header
+
+
+def _stored_float_dtype(header: dict) -> torch.dtype:
+    """The floating dtype a bundle was saved in (its first floating tensor's)."""
+    for entry in header.values():
+        if entry.get("dtype") in _FLOAT_DTYPES:
+            return _FLOAT_DTYPES[entry["dtype"]]
     return torch.float32
 
 
