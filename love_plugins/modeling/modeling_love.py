@@ -58,6 +58,15 @@ class VisionProjector(nn.Module):
         return self.linear_2(self.act(self.linear_1(self.layer_norm(x))))
 
 
+def _init_small_positive(module: nn.Module) -> None:
+    """LOVE's initialisation of `fast_mlp` and the score MLP: weights uniform in [0, 0.01], zero bias.
+    With positive weights the ReLU chain of the score head cannot start dead."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.uniform_(layer.weight, 0.0, 1e-2)
+            nn.init.zeros_(layer.bias)
+
+
 class MotionProjector(nn.Module):
     """LOVE's `fast_mlp`: one pooled motion feature per clip → one LLM token."""
 
@@ -67,6 +76,7 @@ class MotionProjector(nn.Module):
         self.linear_1 = nn.Linear(in_dim, out_dim)
         self.act = nn.GELU()
         self.linear_2 = nn.Linear(out_dim, out_dim)
+        _init_small_positive(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear_2(self.act(self.linear_1(self.layer_norm(x))))
@@ -79,6 +89,7 @@ class ScoreHead(nn.Module):
         super().__init__()
         sizes = (in_dim, *dims, 1)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        _init_small_positive(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
