@@ -1,0 +1,200 @@
+"""The Trainer-facing module: LOVE's losses per stage and which parameters each stage trains.
+
+Stages (SPEC §2, LOVE's recipe):
+
+* ``stage1`` — the task's vision projector (`mlp1`) and motion projector (`fast_mlp`) learn with
+  next-token cross-entropy on the level sentence; everything else is frozen.
+* ``stage2`` — the task's LoRA adapters (vision tower and LLM) and its score head learn with L1
+  between the head's output and MOS/100; the projectors are frozen.
+* ``qa`` — the QA LoRA adapters learn with next-token cross-entropy on the Yes/No answer.
+* ``stage0`` — not in LOVE: full fine-tuning of the shared base on all tasks at once (LM loss on the
+  answers + L1 through each score head). It stands in for InternVL3's pre-training when a tiny base
+  is built from config (love-nano) and no pretrained weights exist. Stage 0 uses one task's
+  projector slot (`slot`) for every task; `copy_projectors` then seeds all tasks from it, as
+  LOVE's tasks all start from InternVL3's one `mlp1`.
+
+The frozen motion encoder never trains in any stage.
+
+`forward(**batch)` returns ``{"loss", "logits"}`` where ``logits`` is (B, 3): the head's score
+(MOS/100, NaN where the task has no head), the level expectation from the level-word distribution
+(0–1), and P(yes) over {yes, no}. `compute_metrics` turns them into SRCC/PLCC/KRCC or accuracy.
+"""
+
+from __future__ import annotations
+
+import torch
+from peft.tuners.tuners_utils import BaseTunerLayer
+from torch import nn
+
+from ..modeling.configuration_love import SCORE_TASKS, TASKS
+from ..modeling.modeling_love import LoveModel
+from ..modeling.prompting import LoveProcessor
+
+STAGES = ("stage0", "stage1", "stage2", "qa")
+
+
+def _is_lora_of(name: str, task: str) -> bool:
+    return f".lora_A.{task}." in name or f".lora_B.{task}." in name
+
+
+def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_encoder: bool = False) -> list[str]:
+    """Names of the parameters `stage` trains for `task` (see module docstring). `motion_encoder`
+    (stage 0 only) also pre-trains the motion encoder, which every LOVE stage then keeps frozen."""
+    names = []
+    for name, _ in model.named_parameters():
+        head = name.split(".")
+        if head[0] == "motion_encoder":
+            if stage == "stage0" and motion_encoder:
+                names.append(name)
+            continue
+        if stage == "stage0":
+            keep = ("lora_A" not in head and "lora_B" not in head) and (
+                head[0] not in ("projectors", "motion_projectors") or head[1] == task
+            )
+        elif stage == "stage1":
+            keep = head[0] in ("projectors", "motion_projectors") and head[1] == task
+        elif stage == "stage2":
+            keep = _is_lora_of(name, task) or (head[0] == "score_heads" and head[1] == task)
+        elif stage == "qa":
+            keep = _is_lora_of(name, task)
+        else:
+            raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
+        if keep:
+            names.append(name)
+    return names
+
+
+def configure_trainable(model: LoveModel, stage: str, task: str, motion_encoder: bool = False) -> int:
+    """Freeze everything but what `stage` trains; returns the number of trainable parameters."""
+    keep = set(trainable_parameter_names(model, stage, task, motion_encoder))
+    count = 0
+    for name, param in model.named_parameters():
+        param.requires_grad_(name in keep)
+        count += param.numel() if name in keep else 0
+    if count == 0:
+        raise ValueError(f"stage {stage!r} of task {task!r} has nothing to train in this model")
+    return count
+
+
+def set_adapters_enabled(model: LoveModel, enabled: bool) -> None:
+    """Switch every LoRA branch on or off (off: the layers compute the base weights only)."""
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            module.enable_adapters(enabled)
+
+
+@torch.no_grad()
+def copy_projectors(model: LoveModel, source: str) -> None:
+    """Seed every task's projectors from `source`'s (after stage 0)."""
+    for task in model.config.tasks:
+        if task != source:
+            model.projectors[task].load_state_dict(model.projectors[source].state_dict())
+            model.motion_projectors[task].load_state_dict(model.motion_projectors[source].state_dict())
+
+
+class LoveForTraining(nn.Module):
+    """Wraps a `LoveModel` for `transformers.Trainer`: one stage, one task (or all, in stage 0)."""
+
+    def __init__(self, model: LoveModel, processor: LoveProcessor, stage: str, task: str, l1_weight: float = 1.0,
+                 aux_weight: float = 0.0, train_motion_encoder: bool = False):
+        super().__init__()
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
+        if stage == "stage2" and task not in SCORE_TASKS:
+            raise ValueError("stage 2 trains a score head: task must be perception or correspondence")
+        if stage == "qa" and task != "qa":
+            raise ValueError("the qa stage trains the qa task")
+        self.model = model
+        self.stage = stage
+        self.task = task
+        self.l1_weight = l1_weight
+        self.aux_weight = aux_weight if stage == "stage0" else 0.0
+        if self.aux_weight:
+            # Stage-0 only (discarded afterwards): a linear probe reading the scene's attributes and
+            # degradations off the visual tokens, standing in for the ViT's own pre-training.
+            from .collator import SCENE_CLASSES, SCENE_SEVERITIES
+
+            tokens = model.config.tokens_per_frame * model.config.sampler_config.num_frames
+            hidden = model.config.text_config["hidden_size"]
+            self.aux_head = nn.Linear(tokens * hidden, sum(SCENE_CLASSES) + SCENE_SEVERITIES)
+        self.context_id = processor.image_context_id
+        self.register_buffer("level_ids", torch.tensor(processor.level_token_ids), persistent=False)
+        self.register_buffer("yes_no_ids", torch.tensor([processor.yes_token_id, processor.no_token_id]),
+                             persistent=False)
+        # Stage 0 trains the base itself: the (zero-initialised) LoRA branches would only add work.
+        # peft's adapter switches also flip requires_grad, so they come before `configure_trainable`.
+        set_adapters_enabled(model, stage != "stage0")
+        model.set_task(task)
+        self.train_motion_encoder = train_motion_encoder and stage == "stage0"
+        self.num_trainable = configure_trainable(model, stage, task, self.train_motion_encoder)
+        # transformers.Trainer looks for these on the model it is given
+        self.config = model.config
+
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None, **options) -> None:
+        """Gradient checkpointing of the ViT and LLM layers (what `TrainingArguments` switches on)."""
+        kwargs = {"use_reentrant": False, **(activation_checkpointing_kwargs or {})}
+        for part in (self.model.language_model, self.model.vision_tower):
+            part.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs, **options)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        target_positions: torch.Tensor,
+        pixel_values: torch.Tensor,
+        task_ids: torch.Tensor,
+        targets: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        motion_features: torch.Tensor | None = None,
+        motion_values: torch.Tensor | None = None,
+        aux_targets: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        model = self.model
+        if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
+            b, c = motion_values.shape[:2]
+            motion_features = model.motion_encoder(motion_values.flatten(0, 1).to(model.dtype)).reshape(b, c, -1)
+        elif motion_features is None:
+            motion_features = model.encode_motion(motion_values)
+        if self.stage != "stage0" and not bool((task_ids == TASKS.index(self.task)).all()):
+            raise ValueError(f"batch holds samples of another task than {self.task!r}")
+        lm_loss = self.stage in ("stage0", "stage1", "qa")
+        out = model(
+            self.task,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            target_positions=target_positions,
+            pixel_values=pixel_values.to(model.dtype),
+            motion_features=motion_features,
+            context_id=self.context_id,
+            labels=labels if lm_loss else None,
+        )
+        score = torch.full_like(targets, float("nan"))
+        for t in SCORE_TASKS:
+            rows = task_ids == TASKS.index(t)
+            if t in model.score_heads and bool(rows.any()):
+                score = score.masked_scatter(rows, model.score_heads[t](out.hidden[rows]).float())
+        is_score = ~torch.isnan(score)
+        losses = []
+        if lm_loss:
+            losses.append(out.loss)
+        if self.stage in ("stage0", "stage2") and bool(is_score.any()):
+            l1 = (score[is_score] - targets[is_score].float()).abs().mean()
+            losses.append(self.l1_weight * l1 if self.stage == "stage0" else l1)
+        if self.aux_weight and aux_targets is not None:
+            losses.append(self.aux_weight * self._aux_loss(pixel_values.to(model.dtype), aux_targets))
+        levels = out.word_logits[:, self.level_ids].softmax(-1)
+        expectation = levels @ torch.linspace(0, 1, levels.shape[-1], device=levels.device)
+        p_yes = out.word_logits[:, self.yes_no_ids].softmax(-1)[:, 0]
+        return {"loss": sum(losses), "logits": torch.stack([score, expectation, p_yes], dim=-1)}
+
+    def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        from .collator import SCENE_CLASSES
+
+        tokens = self.model.encode_frames(pixel_values, self.task)
+        logits = self.aux_head(tokens.flatten(1).float())
+        loss, start = 0.0, 0
+        for k, n in enumerate(SCENE_CLASSES):
+            loss = loss + nn.functional.cross_entropy(logits[:, start : start + n], aux_targets[:, k].long())
+            start += n
+        severities = aux_targets[:, len(SCENE_CLASSES) :]
+        return loss / len(SCENE_CLASSES) + 4 * nn.functional.mse_loss(logits[:, start:], severities)

@@ -1,0 +1,205 @@
+"""love-nano: a tiny LOVE-architecture model trained on the synthetic AIGV suite with this package's
+training code. A demonstration model — it has only ever seen synthetic clips; real evaluation uses
+the released LOVE weights (`love-eval convert`).
+
+Recipe (`build_love_nano`), all through `train(TrainConfig(...))`:
+
+0. stage 0 (stands in for the pre-training of InternVL3 and of FAST-VQA's `temporal.pth`, which a
+   base built from config lacks): full fine-tuning of the vision tower, LLM, motion encoder, one
+   projector pair and both score heads on all three tasks at once (next-token loss on the level
+   sentence / Yes-No answer / scene caption + L1 on MOS/100 + a discarded linear probe of the true
+   scene attributes on the visual tokens). QA questions and correspondence prompts are redrawn
+   from each clip's true scene at every draw (`SceneAugmentedDataset`) so they cannot be memorised
+   from text. Then every task's projectors are seeded from that pair, as LOVE's tasks all start
+   from InternVL3's one `mlp1`; the motion encoder is frozen from here on, as in LOVE;
+1. LOVE stage 1 per score task: projectors with cross-entropy on the level sentence;
+2. LOVE stage 2 per score task: LoRA (vision + LLM) + score head with L1 on MOS/100;
+3. LOVE QA: LoRA with next-token loss on Yes/No.
+
+Then the held-out suite (another seed) is scored through the public `Scorer` and the figures are
+recorded in the bundle's training_info.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..modeling.tiny import build_tokenizer, tiny_config
+
+logger = logging.getLogger(__name__)
+
+NANO_NAME = "love-nano (demonstration model, trained on synthetic clips)"
+BUNDLE_FILES = ("love_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "training_info.json")
+
+
+def nano_config(vocab_size: int):
+    """4 frames of 64×64 (patch 8 → 16 tokens/frame), 2 clips × 8 frames of 4×16 fragments (mosaic 64),
+    ViT hidden 64 × 2 layers, LLM hidden 128 × 3 layers."""
+    config = tiny_config(
+        vocab_size=vocab_size,
+        hidden_size=128,
+        num_layers=3,
+        vision_hidden=64,
+        vision_layers=2,
+        frame_size=64,
+        patch_size=8,
+        num_frames=4,
+        num_clips=2,
+        clip_len=8,
+        fragments=4,
+        fragment_size=16,
+        name=NANO_NAME,
+    )
+    config.score_head_dims = (64, 32, 16, 8)
+    config.lora_r, config.lora_alpha = 8, 16
+    return config
+
+
+def build_nano_model(seed: int = 0):
+    from ..modeling.modeling_love import LoveModel
+
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    return LoveModel(nano_config(len(tokenizer))), tokenizer
+
+
+@dataclass
+class NanoRecipe:
+    """Sizes and schedules of the love-nano run (the defaults are what the shipped model used)."""
+
+    train_videos: int = 1000
+    heldout_videos: int = 200
+    train_seed: int = 0
+    heldout_seed: int = 1
+    batch_size: int = 8
+    stage0_epochs: float = 5.0
+    stage0_lr: float = 1e-3
+    stage0_aux_weight: float = 1.0
+    stage0_augment: bool = True
+    stage0_caption_share: float = 0.3
+    stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
+    stage0_qa_repeat: int = 2
+    stage1_epochs: float = 0.5
+    stage1_lr: float = 3e-4
+    stage2_epochs: float = 1.0
+    stage2_lr: float = 5e-4
+    qa_epochs: float = 1.0
+    qa_lr: float = 5e-4
+    decode_workers: int = 2
+    seed: int = 0
+
+
+def _generate(root: Path, videos: int, seed: int) -> Path:
+    from ..synth import generate_suite
+
+    if (root / "manifest.jsonl").is_file() and json.loads((root / "suite.json").read_text())["counts"]["videos"] == videos:
+        return root  # already there (a re-run after an interruption)
+    generate_suite(root, videos, seed, progress=True)
+    return root
+
+
+def evaluate_bundle(bundle: str | Path, suite: str | Path, batch_size: int = 16) -> dict:
+    """Score every clip of a suite with the bundle through the public Scorer; metrics vs. its targets."""
+    from .. import scorer as scorer_module
+    from .suite_eval import evaluate_suite
+
+    metrics, _, _ = evaluate_suite(scorer_module.load(str(bundle), device="cpu", batch_size=batch_size), suite)
+    return metrics
+
+
+def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecipe | None = None) -> dict:
+    """Regenerate love-nano from scratch into `out_dir` (a bundle); returns its training_info."""
+    from ..modeling.modeling_love import LoveModel
+    from .module import copy_projectors
+    from .trainer import TrainConfig, read_training_info, train
+
+    recipe = recipe or NanoRecipe()
+    started = time.perf_counter()
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        timings[name] = round(time.perf_counter() - since, 1)
+        logger.info("%s done in %.1f s", name, timings[name])
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    train_suite = _generate(work / "suite_train", recipe.train_videos, recipe.train_seed)
+    heldout_suite = _generate(work / "suite_heldout", recipe.heldout_videos, recipe.heldout_seed)
+    t = lap("synth", t)
+
+    common = dict(
+        data=str(train_suite / "manifest.jsonl"),  # the manifest also carries the true scenes
+        per_device_train_batch_size=recipe.batch_size,
+        per_device_eval_batch_size=32,
+        gradient_checkpointing=False,  # tiny model on a CPU: recomputation would only cost time
+        cache_dir=str(work / "video_cache"),
+        decode_workers=recipe.decode_workers,
+        keep_checkpoints=False,
+        save_total_limit=1,
+        seed=recipe.seed,
+        logging_steps=20,
+    )
+    model, tokenizer = build_nano_model(recipe.seed)
+    stage0 = work / "stage0"
+    train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
+                      learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
+                      augment_scenes=recipe.stage0_augment, caption_share=recipe.stage0_caption_share,
+                      train_motion_encoder=recipe.stage0_motion_encoder,
+                      stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
+                      name=NANO_NAME,
+                      **common), model=model, tokenizer=tokenizer)
+    model = LoveModel.from_pretrained(stage0)
+    copy_projectors(model, "perception")
+    seeded = work / "stage0_seeded"
+    model.save_pretrained(seeded, tokenizer, extra=read_training_info(stage0))
+    t = lap("stage0", t)
+
+    previous = seeded
+    steps = [
+        ("perception", "1", recipe.stage1_epochs, recipe.stage1_lr),
+        ("perception", "2", recipe.stage2_epochs, recipe.stage2_lr),
+        ("correspondence", "1", recipe.stage1_epochs, recipe.stage1_lr),
+        ("correspondence", "2", recipe.stage2_epochs, recipe.stage2_lr),
+        ("qa", "qa", recipe.qa_epochs, recipe.qa_lr),
+    ]
+    for task, stage, epochs, lr in steps:
+        if epochs <= 0:
+            continue
+        target = work / f"{task}_stage{stage}"
+        train(TrainConfig(task=task, stage=stage, model=str(previous), output_dir=str(target),
+                          num_train_epochs=epochs, learning_rate=lr, **common))
+        previous = target
+        t = lap(f"{task}_stage{stage}", t)
+
+    heldout = evaluate_bundle(previous, heldout_suite)
+    t = lap("heldout_eval", t)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in BUNDLE_FILES:
+        if (Path(previous) / name).is_file():
+            shutil.copy2(Path(previous) / name, out / name)
+    info = read_training_info(previous)
+    info.update({
+        "name": NANO_NAME,
+        "note": "Demonstration model trained on synthetic clips only; use the released LOVE weights for real "
+                "evaluation.",
+        "recipe": recipe.__dict__,
+        "heldout": heldout,
+        "timings_seconds": timings,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "torch_threads": torch.get_num_threads(),
+    })
+    for run in info.get("history", []):  # the bundle is small: keep the figures, drop per-step logs
+        run["log_history"] = [e for e in run.get("log_history", []) if any(k.startswith("eval_") for k in e)]
+    (out / "training_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info

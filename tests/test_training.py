@@ -1,0 +1,236 @@
+"""Training (issue 5): data, batches, per-stage parameters, losses, Trainer runs, resume, bundles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+import love_plugins
+from love_plugins.cli import main as cli_main
+from love_plugins.modeling import LoveProcessor
+from love_plugins.modeling.tiny import build_tiny_model
+from love_plugins.scorer import PACKAGED_MODELS
+from love_plugins.synth import SuiteConfig, generate_suite, level_word
+from love_plugins.training import (
+    LoveCollator,
+    LoveDataset,
+    LoveForTraining,
+    TrainConfig,
+    VideoCache,
+    evaluation_metrics,
+    level_word_for,
+    load_records,
+    read_training_info,
+    train,
+    trainable_parameter_names,
+)
+
+NANO = PACKAGED_MODELS["love-nano"]
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_suite")
+    generate_suite(root, num_videos=48, seed=11, config=SuiteConfig(test_fraction=0.33))
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("video_cache")
+
+
+def _fast(**overrides) -> dict:
+    """Small-run settings: no checkpointing recomputation, quick logging."""
+    base = dict(per_device_train_batch_size=4, per_device_eval_batch_size=16, gradient_checkpointing=False,
+                logging_steps=1, save_total_limit=None)
+    base.update(overrides)
+    return base
+
+
+def test_level_words_share_the_suite_bins():
+    for mos in [0, 5, 19.99, 20, 39.9, 40, 59.99, 60, 79.9, 80, 99, 100]:
+        assert level_word_for(mos) == level_word(mos)
+
+
+def test_meta_json_and_manifest_give_the_same_records(suite):
+    for task in ("perception", "correspondence", "qa"):
+        for split in ("train", "test"):
+            a = load_records(suite / f"meta_{task}.json", task, split)
+            b = load_records(suite / "manifest.jsonl", task, split)
+            c = load_records(suite / "manifest.csv", task, split)
+            key = [(r.video, r.mos, r.answer, r.question if task == "qa" else None,
+                    r.prompt if task == "correspondence" else None) for r in a]
+            assert key == [(r.video, r.mos, r.answer, r.question if task == "qa" else None,
+                            r.prompt if task == "correspondence" else None) for r in b]
+            assert len(b) == len(c)
+            assert a, (task, split)
+
+
+def test_each_stage_trains_only_its_parameters():
+    model, _ = build_tiny_model(randomize_adapters=False)
+    s1 = trainable_parameter_names(model, "stage1", "perception")
+    assert s1 and all(n.split(".")[:2] in (["projectors", "perception"], ["motion_projectors", "perception"])
+                      for n in s1)
+    s2 = trainable_parameter_names(model, "stage2", "correspondence")
+    assert any(n.startswith("score_heads.correspondence") for n in s2)
+    lora = [n for n in s2 if "lora_" in n]
+    assert any("vision_tower" in n for n in lora) and any("language_model" in n for n in lora)
+    assert all(".correspondence." in n for n in lora)
+    assert not any(n.startswith("projectors") or n.startswith("motion_projectors") for n in s2)
+    qa = trainable_parameter_names(model, "qa", "qa")
+    assert qa and all("lora_" in n and ".qa." in n for n in qa)
+    for stage, task in [("stage0", "perception"), ("stage1", "qa"), ("stage2", "perception"), ("qa", "qa")]:
+        assert not any(n.startswith("motion_encoder") for n in trainable_parameter_names(model, stage, task))
+
+
+def _batch_parts(suite, cache_dir, task, n=4):
+    model, tokenizer = build_tiny_model(seed=3)
+    processor = LoveProcessor(tokenizer, model.config)
+    records = load_records(suite, task, "train")
+    # pick samples whose prompts have different lengths, so the batch really is padded
+    records = sorted(records, key=lambda r: len(r.prompt or r.question or ""))
+    records = [records[0], records[-1], records[len(records) // 2], records[1]][:n]
+    dataset = LoveDataset(records, VideoCache(model.config.sampler_config, cache_dir))
+    return model, processor, dataset, LoveCollator(processor)
+
+
+@pytest.mark.parametrize("task,stage", [("correspondence", "stage2"), ("correspondence", "stage1"), ("qa", "qa")])
+def test_padded_batch_gives_the_same_loss_as_single_samples(suite, cache_dir, task, stage):
+    model, processor, dataset, collate = _batch_parts(suite, cache_dir, task)
+    wrapper = LoveForTraining(model, processor, stage, task).eval()  # eval: no LoRA dropout
+    items = [dataset[i] for i in range(len(dataset))]
+    batch = collate(items)
+    lengths = batch["attention_mask"].sum(1)
+    assert lengths.min() < lengths.max(), "the test needs a padded batch"
+    with torch.no_grad():
+        padded = wrapper(**batch)
+        singles = [wrapper(**collate([it])) for it in items]
+    logits = torch.cat([s["logits"] for s in singles])
+    assert torch.allclose(padded["logits"], logits, atol=1e-5, equal_nan=True)
+    if stage == "stage2":  # L1: mean over samples
+        expected = torch.stack([s["loss"] for s in singles]).mean()
+    else:  # next-token loss: mean over answer tokens
+        tokens = torch.tensor([(collate([it])["labels"][:, 1:] != -100).sum() for it in items], dtype=torch.float)
+        expected = (torch.stack([s["loss"] for s in singles]) * tokens).sum() / tokens.sum()
+    assert padded["loss"].item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-6)
+
+
+def test_evaluation_metrics_shapes():
+    preds = torch.tensor([[0.1, 0.2, float("nan")], [0.5, 0.4, float("nan")], [0.9, 0.8, float("nan")],
+                          [float("nan"), 0.3, 0.9], [float("nan"), 0.3, 0.2]]).numpy()
+    targets = torch.tensor([0.2, 0.5, 0.8, 1.0, 1.0]).numpy()
+    task_ids = torch.tensor([0, 0, 0, 2, 2]).numpy()
+    m = evaluation_metrics(preds, targets, task_ids, "stage2")
+    assert m["perception_srcc"] == pytest.approx(1.0) and m["qa_accuracy"] == pytest.approx(0.5)
+    assert m["combined"] == pytest.approx(0.75)
+
+
+def _heldout_srcc(wrapper, dataset, collate) -> float:
+    wrapper.eval()
+    with torch.no_grad():
+        items = [dataset[i] for i in range(len(dataset))]
+        batch = collate(items)
+        logits = wrapper(**batch)["logits"].numpy()
+    return evaluation_metrics(logits, batch["targets"].numpy(), batch["task_ids"].numpy(), "stage2")["srcc"]
+
+
+def test_loss_falls_and_heldout_srcc_rises(suite, cache_dir, tmp_path):
+    """A tiny random model, trained (stage 0, perception only) for a few epochs: loss falls, and the
+    best held-out checkpoint is the one kept and reloaded."""
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    processor = LoveProcessor(tokenizer, model.config)
+    heldout = LoveDataset(load_records(suite, "perception", "test"), VideoCache(model.config.sampler_config, cache_dir))
+    before = _heldout_srcc(LoveForTraining(model, processor, "stage2", "perception"), heldout, LoveCollator(processor))
+    info = train(TrainConfig(task="perception", stage="0", stage0_tasks=("perception",), train_motion_encoder=True,
+                             data=str(suite / "manifest.jsonl"), output_dir=str(tmp_path / "run"),
+                             cache_dir=str(cache_dir), num_train_epochs=6, learning_rate=3e-3, warmup_ratio=0.0,
+                             **_fast()), model=model, tokenizer=tokenizer)
+    run = info["history"][-1]
+    losses = [e["loss"] for e in run["log_history"] if "loss" in e]
+    per_epoch = len(losses) // 6
+    assert per_epoch >= 5
+    first, last = losses[:per_epoch], losses[-per_epoch:]
+    assert sum(last) / len(last) < 0.5 * sum(first) / len(first), losses
+    evals = [e["eval_perception_srcc"] for e in run["log_history"] if "eval_perception_srcc" in e][:-1]
+    assert len(evals) == 6 and run["best_metric"] == pytest.approx(max(evals))
+    assert run["final_eval"]["eval_perception_srcc"] == pytest.approx(max(evals))  # best checkpoint reloaded
+    # NOTE: a rise of held-out SRCC is not asserted: a random tiny model does not learn perception
+    # reliably in a few steps (measured: best SRCC 0.15-0.43 vs. 0.0 before, not monotone).
+    assert max(evals) > before, (before, evals)
+
+
+class _Interrupt(TrainerCallback):
+    def __init__(self, at_step: int):
+        self.at_step = at_step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at_step:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_resume_continues_from_the_saved_step(suite, cache_dir, tmp_path):
+    out = tmp_path / "resume"
+    common = dict(task="qa", stage="qa", data=str(suite), output_dir=str(out), cache_dir=str(cache_dir),
+                  max_steps=6, eval_strategy="no", save_steps=2, learning_rate=1e-3, model="tiny-random",
+                  **_fast())
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**common), callbacks=[_Interrupt(at_step=3)])
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-2"]
+    info = train(TrainConfig(**common, resume="auto"))
+    run = info["history"][-1]
+    assert run["resumed_from"].endswith("checkpoint-2")
+    assert run["global_step"] == 6
+    logged_steps = [e["step"] for e in run["log_history"] if "loss" in e]
+    # steps 1-2 come from the checkpoint's state, 3-6 from the resumed run: nothing was redone
+    assert logged_steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_stage1_then_stage2_then_load_and_score(suite, cache_dir, tmp_path):
+    s1, s2, qa = tmp_path / "s1", tmp_path / "s2", tmp_path / "qa"
+    common = dict(data=str(suite / "manifest.jsonl"), cache_dir=str(cache_dir), max_steps=2, learning_rate=1e-3,
+                  **_fast())
+    train(TrainConfig(task="correspondence", stage="1", output_dir=str(s1), model="tiny-random", **common))
+    before = love_plugins.load(s1, device="cpu").model.state_dict()
+    rc = cli_main(["train", "--task", "correspondence", "--stage", "2", "--data",
+                   str(suite / "meta_correspondence.json"), "-o", str(s2), "--model", str(s1), "--max-steps", "2",
+                   "--lr", "1e-3", "--no-gradient-checkpointing", "--cache-dir", str(cache_dir)])
+    assert rc == 0
+    train(TrainConfig(task="qa", stage="2", output_dir=str(qa), model=str(s2), **common))
+    scorer = love_plugins.load(qa, device="cpu")
+    after = scorer.model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("score_heads.correspondence") or ".correspondence." in k or ".qa." in k
+                           for k in changed)
+    rows = [json.loads(line) for line in (suite / "manifest.jsonl").read_text().splitlines()][:3]
+    results = scorer.score([str(suite / r["video"]) for r in rows], prompts=[r["prompt"] for r in rows],
+                           questions=[r["question"] for r in rows], tasks=("correspondence", "qa"))
+    assert all(r.ok and r.correspondence is not None and r.qa_answer in ("yes", "no") for r in results)
+    history = read_training_info(qa)["history"]
+    assert [(h["task"], h["stage"]) for h in history] == [
+        ("correspondence", "stage1"), ("correspondence", "stage2"), ("qa", "qa")]
+    assert history[-1]["config"]["learning_rate"] == 1e-3 and "final_eval" in history[-1]
+
+
+def test_stage0_scene_augmentation_keeps_targets_exact(suite, cache_dir):
+    from love_plugins.synth.prompts import describe, scene_attributes
+    from love_plugins.synth.scene import Scene
+    from love_plugins.training.data import CAPTION_QUESTION, SceneAugmentedDataset
+
+    model, _ = build_tiny_model()
+    cache = VideoCache(model.config.sampler_config, cache_dir)
+    qa = SceneAugmentedDataset(load_records(suite / "manifest.jsonl", "qa")[:4], cache, seed=0)
+    seen = set()
+    for _ in range(12):
+        rec = qa[0]["record"]
+        if rec.question == CAPTION_QUESTION:
+            assert rec.answer == describe(scene_attributes(Scene.from_dict(rec.scene)))
+        else:
+            seen.add(rec.answer)
+    assert seen == {"Yes", "No"}  # the same clip is asked questions of both answers
+    corr = SceneAugmentedDataset(load_records(suite / "manifest.jsonl", "correspondence")[:4], cache, seed=0)
+    draws = {(corr[1]["record"].prompt, corr[1]["record"].mos) for _ in range(12)}
+    assert len(draws) > 1 and all(10 <= mos <= 90 for _, mos in draws)
