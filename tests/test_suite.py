@@ -1,9 +1,9 @@
 """The AIGVE-60K T2V suite: prompt files, video matching, model rows, leaderboard, `love-eval suite`.
 
-The ranking test scores five synthetic "generator models" of known quality. With love-nano bundled
-it scores them with love-nano; otherwise (and always for the exact-order check) with an oracle stub
-that implements LOVE's `score(...)` protocol from the suite's known targets, which checks the
-harness and the ranking logic (the tiny random model's rankings would be meaningless).
+The ranking test scores five synthetic "generator models" of known quality with an oracle scorer
+that implements LOVE's `score(...)` protocol from the suite's known targets: it checks the harness
+and the ranking logic exactly. How well a learned model ranks them is a property of that model
+(love-nano's held-out figures are in its training_info.json), not of the suite command.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from scipy import stats
 
 import love_plugins
 from integrations.vbench.questions import questions_from_attributes
@@ -26,7 +25,6 @@ from love_plugins.synth import GENERATOR_MODELS, generate_suite
 
 SEED, N = 6, 30  # 6 clips per generator; with this seed every column's truth is in quality order
 ATTRIBUTES = ("count", "color", "shape", "motion", "background")
-HAVE_LOVE_NANO = (Path(love_plugins.__file__).parent / "assets" / "love-nano").is_dir()  # without importing torch
 
 
 class OracleScorer:
@@ -200,8 +198,7 @@ def test_suite_command_ranks_synthetic_generators(synthetic, tmp_path, monkeypat
     for metric in suite.METRICS:  # precondition: the generated videos' truth is in quality order
         values = [r[metric] for r in truth_rows]
         assert values == sorted(values, reverse=True), metric
-    # one scorer for the five runs: love-nano when bundled, else the oracle stub
-    scorer = love_plugins.load("love-nano", device="cpu") if HAVE_LOVE_NANO else OracleScorer(synthetic.truth)
+    scorer = OracleScorer(synthetic.truth)  # one scorer for the five runs
     monkeypatch.setattr(command, "load_scorer", lambda *a, **k: scorer)
     model_arg = "love-nano"
     out = tmp_path / "board"
@@ -218,14 +215,10 @@ def test_suite_command_ranks_synthetic_generators(synthetic, tmp_path, monkeypat
     assert (out / "ranking.png").stat().st_size > 10_000
     saved = json.loads((out / "aurora-v2.suite.json").read_text())
     assert saved["run"]["num_prompts"] == N // len(GENERATOR_MODELS) and saved["per_dimension"]
-    if HAVE_LOVE_NANO:  # a small learned model on 6 clips per generator: allow one adjacent swap
-        rho = stats.spearmanr([ours.index(m) for m in GENERATOR_MODELS], range(len(GENERATOR_MODELS)))[0]
-        assert rho >= 0.9, ours
-    else:
-        assert ours == list(GENERATOR_MODELS)
-        for metric in suite.METRICS:
-            got = {r["model"]: float(r[metric]) for r in board if r["source"] == suite.PREDICTED_SOURCE}
-            assert got == pytest.approx({r["model"]: round(r[metric], 2) for r in truth_rows}, abs=0.006)
+    assert ours == list(GENERATOR_MODELS)
+    for metric in suite.METRICS:
+        got = {r["model"]: float(r[metric]) for r in board if r["source"] == suite.PREDICTED_SOURCE}
+        assert got == pytest.approx({r["model"]: round(r[metric], 2) for r in truth_rows}, abs=0.006)
     ranked_alone = suite.leaderboard([json.loads((out / f"{m}.suite.json").read_text()) for m in GENERATOR_MODELS],
                                      reference=[])
     assert [r["overall_rank"] for r in ranked_alone] == [1, 2, 3, 4, 5]
