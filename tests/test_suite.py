@@ -16,7 +16,6 @@ from types import SimpleNamespace
 
 import pytest
 
-import love_plugins
 from integrations.vbench.questions import questions_from_attributes
 from love_plugins import suite
 from love_plugins.cli import main
