@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .datasets.base import ErrorReport, iter_jsonl
 from .errors import AnnotationError, LoveError
 
 logger = logging.getLogger(__name__)
@@ -102,24 +103,19 @@ def read_prompts(path: str | Path) -> list[SuitePrompt]:
     path = Path(path)
     if not path.is_file():
         raise AnnotationError(path, "prompt file does not exist")
-    text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        records = list(csv.DictReader(text.splitlines()))
-    elif suffix == ".json":
-        records = json.loads(text)
-        if not isinstance(records, list):
-            raise AnnotationError(path, "a .json prompt file must hold a list of objects")
-    elif suffix == ".txt":
-        records = [{"prompt": line.strip()} for line in text.splitlines() if line.strip()]
+    if suffix not in (".csv", ".json", ".txt"):  # JSONL, one object per line
+        records = [record for _, record in iter_jsonl(path, ErrorReport("raise"))]
     else:
-        records = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise AnnotationError(path, f"invalid JSON: {exc.msg}", line=number) from exc
+        text = path.read_text(encoding="utf-8")
+        if suffix == ".csv":
+            records = list(csv.DictReader(text.splitlines()))
+        elif suffix == ".json":
+            records = json.loads(text)
+            if not isinstance(records, list):
+                raise AnnotationError(path, "a .json prompt file must hold a list of objects")
+        else:
+            records = [{"prompt": line.strip()} for line in text.splitlines() if line.strip()]
     prompts: dict[str, SuitePrompt] = {}
     for number, record in enumerate(records, 1):
         if not isinstance(record, dict):

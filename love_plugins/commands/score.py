@@ -10,7 +10,6 @@ reason), 0 otherwise.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import statistics
@@ -69,26 +68,18 @@ def collect_inputs(inputs: list[str]) -> list[dict]:
 
 
 def read_manifest(path: Path) -> list[dict]:
+    """Rows {video, prompt, question} of a .jsonl/.csv manifest, read with the dataset adapters'
+    readers (so encoding, JSON and CSV errors are reported the same way, with line numbers)."""
+    from ..datasets.base import ErrorReport, iter_csv, iter_jsonl
+
     if not path.is_file():
         raise AnnotationError(path, "manifest does not exist")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise AnnotationError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    if path.suffix.lower() == ".csv":
-        records = list(csv.DictReader(text.splitlines()))
-    else:
-        records = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise AnnotationError(path, f"invalid JSON: {exc.msg}", line=number) from exc
+    reader = iter_csv if path.suffix.lower() == ".csv" else iter_jsonl
+    records = list(reader(path, ErrorReport("raise")))
     if not records:
         raise AnnotationError(path, "manifest is empty")
     rows = []
-    for number, record in enumerate(records, 1):
+    for number, record in records:
         if not isinstance(record, dict) or not record.get("video"):
             raise AnnotationError(path, "row has no 'video' field", line=number)
         video = Path(record["video"])
