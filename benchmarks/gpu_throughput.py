@@ -1,7 +1,7 @@
 """Analytic FLOPs of LOVE per video, and a GPU throughput / model-FLOP-utilisation measurement.
 
     python benchmarks/gpu_throughput.py --flops-only          # the table, no model built
-    python benchmarks/gpu_throughput.py --config 9b --batch-size 8 --videos 64   # on a GPU (random weights)
+    python benchmarks/gpu_throughput.py --config 9b --batch-size 1 8 --videos 64   # on a GPU (random weights)
     python benchmarks/gpu_throughput.py --config tiny         # the same code path on a CPU
 
 FLOPs count 2 per multiply-add of every matrix product (linear layers, convolutions, attention
@@ -12,8 +12,10 @@ MFU = achieved FLOP/s / the device's dense bf16 peak (H100 SXM 989 TFLOP/s, H200
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
+from pathlib import Path
 
 import torch
 
@@ -66,9 +68,21 @@ def _swin_flops(config: LoveConfig) -> float:
     return float(flops)
 
 
-def measure(config: LoveConfig, tokenizer, batch_size: int, videos: int, device: torch.device, dtype) -> dict:
-    torch.manual_seed(0)
-    model = LoveModel(config).to(device=device, dtype=dtype).eval()
+def build_on(config: LoveConfig, device: torch.device, dtype: torch.dtype) -> LoveModel:
+    """Random weights built directly on the device in `dtype` (a 9B model never passes through fp32 RAM)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with device:
+            model = LoveModel(config)
+    finally:
+        torch.set_default_dtype(previous)
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def measure(model: LoveModel, tokenizer, tasks: tuple[str, ...], batch_size: int, videos: int) -> dict:
+    """videos/s of `tasks` on random inputs of the configured shapes (motion encoder once per batch)."""
+    config, device, dtype = model.config, model.device, model.dtype
     processor = LoveProcessor(tokenizer, config)
     s = config.sampler_config
     frames = torch.randn(batch_size, s.num_frames, 3, s.frame_size, s.frame_size, device=device, dtype=dtype)
@@ -79,7 +93,7 @@ def measure(config: LoveConfig, tokenizer, batch_size: int, videos: int, device:
     def step():
         with torch.inference_mode():
             motion = model.encode_motion(frags)
-            for task in config.tasks:
+            for task in tasks:
                 batch = {k: v.to(device) for k, v in processor(task, requests * batch_size).items()}
                 model(task, pixel_values=frames, motion_features=motion, context_id=processor.image_context_id,
                       **batch)
@@ -87,6 +101,7 @@ def measure(config: LoveConfig, tokenizer, batch_size: int, videos: int, device:
     step()  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     steps = max(1, videos // batch_size)
     start = time.perf_counter()
     for _ in range(steps):
@@ -95,23 +110,65 @@ def measure(config: LoveConfig, tokenizer, batch_size: int, videos: int, device:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     rate = steps * batch_size / seconds
-    flops = analytic_flops(config)["three_tasks"]
-    out = {"videos_per_s": rate, "tflops_per_s": rate * flops / 1e12}
+    flops = analytic_flops(config)
+    total = flops["motion_encoder"] + len(tasks) * flops["per_task"]
+    out = {"tasks": list(tasks), "batch_size": batch_size, "videos": steps * batch_size,
+           "videos_per_s": round(rate, 3), "tflops_per_s": round(rate * total / 1e12, 1)}
     if device.type == "cuda":
         name = torch.cuda.get_device_name()
         peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
         out["device"] = name
-        out["mfu"] = out["tflops_per_s"] / peak if peak else None
-        out["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+        out["mfu"] = round(out["tflops_per_s"] / peak, 3) if peak else None
+        out["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 1)
     return out
+
+
+def breakdown(model: LoveModel, tokenizer, batch_size: int, repeats: int = 5) -> dict:
+    """Seconds per video of each part of one task's pass (motion encoder, vision tower + projector, the
+    rest: merging and the LLM), to see where the time goes."""
+    config, device, dtype = model.config, model.device, model.dtype
+    processor = LoveProcessor(tokenizer, config)
+    s = config.sampler_config
+    frames = torch.randn(batch_size, s.num_frames, 3, s.frame_size, s.frame_size, device=device, dtype=dtype)
+    frags = torch.randn(batch_size, s.num_clips, 3, s.clip_len, s.mosaic_size, s.mosaic_size, device=device,
+                        dtype=dtype)
+    task = config.tasks[0]
+    batch = {k: v.to(device) for k, v in processor(task, [TextRequest(prompt="a red ball")] * batch_size).items()}
+    motion = model.encode_motion(frags)
+    parts = {
+        "motion_encoder": lambda: model.encode_motion(frags),
+        "vision_tower_and_projector": lambda: model.encode_frames(frames, task),
+        "whole_task_pass": lambda: model(task, pixel_values=frames, motion_features=motion,
+                                         context_id=processor.image_context_id, **batch),
+    }
+    out = {}
+    with torch.inference_mode():
+        for name, fn in parts.items():
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            out[name] = (time.perf_counter() - start) / repeats / batch_size
+    out["llm_and_merge"] = out["whole_task_pass"] - out["vision_tower_and_projector"]
+    flops = analytic_flops(config)
+    achieved = {"motion_encoder": flops["motion_encoder"], "vision_tower_and_projector": flops["vision_tower"]
+                + flops["projector"], "llm_and_merge": flops["llm"], "whole_task_pass": flops["per_task"]}
+    return {name: {"ms_per_video": round(sec * 1e3, 2), "tflops_per_s": round(achieved[name] / sec / 1e12, 1)}
+            for name, sec in out.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=["9b", "tiny"], default="9b")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[8], help="one or more batch sizes")
     parser.add_argument("--videos", type=int, default=64)
     parser.add_argument("--flops-only", action="store_true")
+    parser.add_argument("--json", help="also write the measurements to this JSON file")
+    parser.add_argument("--breakdown", action="store_true", help="also time each part of one task's pass")
     args = parser.parse_args()
     tokenizer = build_tokenizer()
     if args.config == "9b":
@@ -133,7 +190,22 @@ def main() -> None:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     if args.config == "9b" and device.type == "cpu":
         raise SystemExit("the 9B measurement needs a GPU; use --config tiny on a CPU")
-    print(measure(config, tokenizer, args.batch_size, args.videos, device, dtype))
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    model = build_on(config, device, dtype)
+    print(f"built in {time.perf_counter() - started:.0f} s; attention: "
+          f"{model.language_model.config._attn_implementation} (LLM), "
+          f"{model.vision_tower.config._attn_implementation} (ViT); torch {torch.__version__}")
+    results = []
+    for batch_size in args.batch_size:
+        for tasks in (("perception",), tuple(config.tasks)):
+            results.append(measure(model, tokenizer, tasks, batch_size, args.videos))
+            print(json.dumps(results[-1]), flush=True)
+        if args.breakdown:
+            results[-1]["breakdown"] = breakdown(model, tokenizer, batch_size)
+            print(json.dumps(results[-1]["breakdown"]), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"config": args.config, "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

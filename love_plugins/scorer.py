@@ -119,9 +119,17 @@ def _collate(items: list[_Item]) -> list[_Item]:
     return items
 
 
-def _single_threaded_worker(_worker_id: int) -> None:
+# Decoding workers run at a lower CPU priority than the process that steps the model: when cores are
+# scarce, a starved model step stalls the whole pipeline, whereas a worker that is briefly delayed
+# only eats into the prefetch queue.
+WORKER_NICENESS = 5
+
+
+def _decoding_worker_init(_worker_id: int) -> None:
     # Decoding workers run beside the model; intra-op threads in each would only fight over cores.
     torch.set_num_threads(1)
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
 
 
 @dataclass
@@ -226,7 +234,7 @@ class Scorer:
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             collate_fn=_collate,
-            worker_init_fn=_single_threaded_worker,
+            worker_init_fn=_decoding_worker_init,
             pin_memory=self.device.type == "cuda",
             prefetch_factor=2 if self.num_workers else None,
         )

@@ -20,14 +20,17 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from .errors import VideoDecodeError
+
+if TYPE_CHECKING:  # PyAV is imported where a file is read: importing the package needs no decoder
+    import av
 
 __all__ = [
     "SamplerConfig",
@@ -323,6 +326,8 @@ def _open_checked(path: str) -> av.container.InputContainer:
 
     Done for both backends, so both fail the same way and with the same reasons.
     """
+    import av
+
     if not os.path.exists(path):
         raise VideoDecodeError(path, "file does not exist")
     if not os.path.isfile(path):
@@ -348,6 +353,8 @@ def _open_checked(path: str) -> av.container.InputContainer:
 
 def _pyav_frame_count(container: av.container.InputContainer, path: str) -> int:
     """Frames the container claims: the header count, else the number of video packets (demux only)."""
+    import av
+
     stream = container.streams.video[0]
     if stream.frames > 0:
         return stream.frames
@@ -418,6 +425,8 @@ def _read_decord(path: str, cfg: SamplerConfig) -> tuple[_Assembler, float] | No
 
 def _pyav_frames(container: av.container.InputContainer) -> Iterator[av.VideoFrame]:
     """Decoded frames in order, tolerant of damage: skip undecodable packets, stop at an unreadable tail."""
+    import av
+
     stream = container.streams.video[0]
     packets = container.demux(stream)
     while True:
@@ -439,6 +448,8 @@ def _pyav_frames(container: av.container.InputContainer) -> Iterator[av.VideoFra
 
 def _decode_pyav(path: str, asm: _Assembler) -> int:
     """Decode sequentially, converting only needed frames; stop after the last one. Returns frames seen."""
+    import av
+
     last, needed, count = asm.needed[-1], set(asm.needed), 0
     with av.open(path) as container:
         container.streams.video[0].thread_type = "AUTO"
