@@ -234,3 +234,23 @@ def test_stage0_scene_augmentation_keeps_targets_exact(suite, cache_dir):
     corr = SceneAugmentedDataset(load_records(suite / "manifest.jsonl", "correspondence")[:4], cache, seed=0)
     draws = {(corr[1]["record"].prompt, corr[1]["record"].mos) for _ in range(12)}
     assert len(draws) > 1 and all(10 <= mos <= 90 for _, mos in draws)
+
+
+def test_checkpointing_argument_name_follows_the_installed_transformers():
+    """transformers >= 5.18 calls it activation_checkpointing, older releases gradient_checkpointing."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    from love_plugins.training.trainer import _checkpointing_arguments
+
+    @dataclasses.dataclass
+    class OldArguments:
+        gradient_checkpointing: bool = False
+        gradient_checkpointing_kwargs: dict | None = None
+
+    assert _checkpointing_arguments(OldArguments, True) == {
+        "gradient_checkpointing": True, "gradient_checkpointing_kwargs": {"use_reentrant": False}}
+    current = _checkpointing_arguments(TrainingArguments, False)
+    assert set(current) <= set(TrainingArguments.__dataclass_fields__)
+    assert False in current.values()

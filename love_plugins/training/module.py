@@ -134,7 +134,12 @@ class LoveForTraining(nn.Module):
         """Gradient checkpointing of the ViT and LLM layers (what `TrainingArguments` switches on)."""
         kwargs = {"use_reentrant": False, **(activation_checkpointing_kwargs or {})}
         for part in (self.model.language_model, self.model.vision_tower):
-            part.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs, **options)
+            if hasattr(part, "activation_checkpointing_enable"):
+                part.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs, **options)
+            else:  # transformers < 5.18
+                part.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+    gradient_checkpointing_enable = activation_checkpointing_enable  # the name transformers < 5.18 calls
 
     def forward(
         self,

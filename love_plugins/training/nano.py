@@ -40,9 +40,9 @@ BUNDLE_FILES = ("love_config.json", "model.safetensors", "tokenizer.json", "toke
                 "special_tokens_map.json", "training_info.json")
 
 
-def nano_config(vocab_size: int):
+def nano_config(vocab_size: int, vision_layer_scale: float = 0.1, motion_embed_dim: int = 8):
     """4 frames of 64×64 (patch 8 → 16 tokens/frame), 2 clips × 8 frames of 4×16 fragments (mosaic 64),
-    ViT hidden 64 × 2 layers, LLM hidden 128 × 3 layers."""
+    ViT hidden 64 × 2 layers, LLM hidden 128 × 3 layers; Swin3D stages of `motion_embed_dim` × 1, 2, 4, 8."""
     config = tiny_config(
         vocab_size=vocab_size,
         hidden_size=128,
@@ -59,16 +59,20 @@ def nano_config(vocab_size: int):
         name=NANO_NAME,
     )
     config.score_head_dims = (64, 32, 16, 8)
+    config.vision_config = {**config.vision_config, "layer_scale_init_value": vision_layer_scale}
+    motion = dict(config.motion_config)
+    motion["embed_dim"] = motion_embed_dim
+    config.motion_config = motion
     config.lora_r, config.lora_alpha = 8, 16
     return config
 
 
-def build_nano_model(seed: int = 0):
+def build_nano_model(seed: int = 0, **config_options):
     from ..modeling.modeling_love import LoveModel
 
     tokenizer = build_tokenizer()
     torch.manual_seed(seed)
-    return LoveModel(nano_config(len(tokenizer))), tokenizer
+    return LoveModel(nano_config(len(tokenizer), **config_options)), tokenizer
 
 
 @dataclass
@@ -80,8 +84,8 @@ class NanoRecipe:
     train_seed: int = 0
     heldout_seed: int = 1
     batch_size: int = 8
-    stage0_epochs: float = 5.0
-    stage0_lr: float = 1e-3
+    stage0_epochs: float = 6.0
+    stage0_lr: float = 3e-4
     stage0_aux_weight: float = 1.0
     stage0_augment: bool = True
     stage0_caption_share: float = 0.3
@@ -95,6 +99,8 @@ class NanoRecipe:
     qa_lr: float = 5e-4
     decode_workers: int = 2
     seed: int = 0
+    vision_layer_scale: float = 0.1  # architecture (nano_config)
+    motion_embed_dim: int = 8
 
 
 def _generate(root: Path, videos: int, seed: int) -> Path:
@@ -149,7 +155,8 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
         seed=recipe.seed,
         logging_steps=20,
     )
-    model, tokenizer = build_nano_model(recipe.seed)
+    model, tokenizer = build_nano_model(recipe.seed, vision_layer_scale=recipe.vision_layer_scale,
+                                        motion_embed_dim=recipe.motion_embed_dim)
     stage0 = work / "stage0"
     train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                       learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,

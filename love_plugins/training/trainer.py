@@ -245,8 +245,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         per_device_eval_batch_size=cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         bf16=bool(cfg.bf16 and cuda and torch.cuda.is_bf16_supported()),
-        activation_checkpointing=cfg.gradient_checkpointing,
-        activation_checkpointing_kwargs={"use_reentrant": False},
+        **_checkpointing_arguments(TrainingArguments, cfg.gradient_checkpointing),
         seed=cfg.seed,
         eval_strategy=cfg.eval_strategy if evaluate else "no",
         eval_steps=cfg.eval_steps,
@@ -313,6 +312,13 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     set_adapters_enabled(model, True)
     model.eval()
     return info
+
+
+def _checkpointing_arguments(arguments_class, enabled: bool) -> dict:
+    """transformers ≥ 5.18 names it `activation_checkpointing`, earlier releases `gradient_checkpointing`."""
+    fields = getattr(arguments_class, "__dataclass_fields__", {})
+    name = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+    return {name: enabled, f"{name}_kwargs": {"use_reentrant": False}}
 
 
 def _versions() -> dict:
