@@ -139,28 +139,30 @@ def _heldout_srcc(wrapper, dataset, collate) -> float:
 
 
 def test_loss_falls_and_heldout_srcc_rises(suite, cache_dir, tmp_path):
-    """A tiny random model, trained (stage 0, perception only) for a few epochs: loss falls, and the
-    best held-out checkpoint is the one kept and reloaded."""
+    """A tiny random model, trained (stage 0, perception only, with the scene-attribute probe that
+    love-nano's recipe relies on) for a few epochs: loss falls, held-out SRCC rises well above the
+    untrained model's, and the best held-out checkpoint is the one kept and reloaded."""
     model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
     processor = LoveProcessor(tokenizer, model.config)
     heldout = LoveDataset(load_records(suite, "perception", "test"), VideoCache(model.config.sampler_config, cache_dir))
     before = _heldout_srcc(LoveForTraining(model, processor, "stage2", "perception"), heldout, LoveCollator(processor))
     info = train(TrainConfig(task="perception", stage="0", stage0_tasks=("perception",), train_motion_encoder=True,
                              data=str(suite / "manifest.jsonl"), output_dir=str(tmp_path / "run"),
-                             cache_dir=str(cache_dir), num_train_epochs=6, learning_rate=3e-3, warmup_ratio=0.0,
-                             **_fast()), model=model, tokenizer=tokenizer)
+                             cache_dir=str(cache_dir), num_train_epochs=6, learning_rate=1e-3, warmup_ratio=0.0,
+                             aux_weight=1.0, **_fast()), model=model, tokenizer=tokenizer)
     run = info["history"][-1]
     losses = [e["loss"] for e in run["log_history"] if "loss" in e]
     per_epoch = len(losses) // 6
     assert per_epoch >= 5
     first, last = losses[:per_epoch], losses[-per_epoch:]
-    assert sum(last) / len(last) < 0.5 * sum(first) / len(first), losses
+    assert sum(last) / len(last) < 0.75 * sum(first) / len(first), losses  # LM + L1 + probe losses
     evals = [e["eval_perception_srcc"] for e in run["log_history"] if "eval_perception_srcc" in e][:-1]
     assert len(evals) == 6 and run["best_metric"] == pytest.approx(max(evals))
     assert run["final_eval"]["eval_perception_srcc"] == pytest.approx(max(evals))  # best checkpoint reloaded
-    # NOTE: a rise of held-out SRCC is not asserted: a random tiny model does not learn perception
-    # reliably in a few steps (measured: best SRCC 0.15-0.43 vs. 0.0 before, not monotone).
-    assert max(evals) > before, (before, evals)
+    # 16 held-out clips make the per-epoch figure noisy (measured: 0.0 untrained, then 0.65, 0.58, 0.60,
+    # 0.48, 0.44, 0.44), so the rise is asserted on the best and on the median epoch, not epoch by epoch.
+    median = sorted(evals)[len(evals) // 2]
+    assert max(evals) >= before + 0.3 and median >= before + 0.15, (before, evals)
 
 
 class _Interrupt(TrainerCallback):
