@@ -68,26 +68,20 @@ def _swin_flops(config: LoveConfig) -> float:
     return float(flops)
 
 
-def build_on(config: LoveConfig, device: torch.device, dtype: torch.dtype) -> LoveModel:
-    """Random weights built directly on the device in `dtype` (a 9B model never passes through fp32 RAM)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with device:
-            model = LoveModel(config)
-    finally:
-        torch.set_default_dtype(previous)
-    return model.to(device=device, dtype=dtype).eval()
+def _random_inputs(config: LoveConfig, batch_size: int, device: torch.device, dtype: torch.dtype):
+    """Normalised frames and fragment clips of the configured shapes (what decoding would hand over)."""
+    s = config.sampler_config
+    frames = torch.randn(batch_size, s.num_frames, 3, s.frame_size, s.frame_size, device=device, dtype=dtype)
+    frags = torch.randn(batch_size, s.num_clips, 3, s.clip_len, s.mosaic_size, s.mosaic_size, device=device,
+                        dtype=dtype)
+    return frames, frags
 
 
 def measure(model: LoveModel, tokenizer, tasks: tuple[str, ...], batch_size: int, videos: int) -> dict:
     """videos/s of `tasks` on random inputs of the configured shapes (motion encoder once per batch)."""
     config, device, dtype = model.config, model.device, model.dtype
     processor = LoveProcessor(tokenizer, config)
-    s = config.sampler_config
-    frames = torch.randn(batch_size, s.num_frames, 3, s.frame_size, s.frame_size, device=device, dtype=dtype)
-    frags = torch.randn(batch_size, s.num_clips, 3, s.clip_len, s.mosaic_size, s.mosaic_size, device=device,
-                        dtype=dtype)
+    frames, frags = _random_inputs(config, batch_size, device, dtype)
     requests = [TextRequest(prompt="a red ball rolling left on a wooden table", question="Is the ball red?")]
 
     def step():
@@ -128,10 +122,7 @@ def breakdown(model: LoveModel, tokenizer, batch_size: int, repeats: int = 5) ->
     rest: merging and the LLM), to see where the time goes."""
     config, device, dtype = model.config, model.device, model.dtype
     processor = LoveProcessor(tokenizer, config)
-    s = config.sampler_config
-    frames = torch.randn(batch_size, s.num_frames, 3, s.frame_size, s.frame_size, device=device, dtype=dtype)
-    frags = torch.randn(batch_size, s.num_clips, 3, s.clip_len, s.mosaic_size, s.mosaic_size, device=device,
-                        dtype=dtype)
+    frames, frags = _random_inputs(config, batch_size, device, dtype)
     task = config.tasks[0]
     batch = {k: v.to(device) for k, v in processor(task, [TextRequest(prompt="a red ball")] * batch_size).items()}
     motion = model.encode_motion(frags)
@@ -192,7 +183,7 @@ def main() -> None:
         raise SystemExit("the 9B measurement needs a GPU; use --config tiny on a CPU")
     torch.manual_seed(0)
     started = time.perf_counter()
-    model = build_on(config, device, dtype)
+    model = LoveModel.from_config(config, device=device, dtype=dtype).eval()
     print(f"built in {time.perf_counter() - started:.0f} s; attention: "
           f"{model.language_model.config._attn_implementation} (LLM), "
           f"{model.vision_tower.config._attn_implementation} (ViT); torch {torch.__version__}")

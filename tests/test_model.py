@@ -179,3 +179,11 @@ def test_internvl3_9b_layout_parameter_counts():
     assert all(1.1e8 < counts[f"task:{t}"] < 1.2e8 for t in ("perception", "correspondence"))
     # One base with three tasks holds about a third of what three separate checkpoints hold.
     assert counts["total"] / counts["three_separate_checkpoints"] < 0.35
+
+
+def test_from_config_builds_in_the_requested_dtype_and_restores_the_default():
+    config = build_tiny_model()[0].config
+    model = LoveModel.from_config(config, device="cpu", dtype=torch.bfloat16)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    assert torch.get_default_dtype() == torch.float32
+    assert {p.dtype for p in LoveModel.from_config(config).parameters()} == {torch.float32}

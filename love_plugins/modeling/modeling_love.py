@@ -274,6 +274,18 @@ class LoveModel(nn.Module):
             (directory / "training_info.json").write_text(json.dumps(extra, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
+    def from_config(cls, config: LoveConfig, device: str | torch.device | None = None,
+                    dtype: torch.dtype | None = None) -> LoveModel:
+        """Random weights built directly on `device` in `dtype`: a 9B model never passes through fp32 RAM."""
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype or previous)
+        try:
+            with torch.device(device) if device is not None else torch.device("cpu"):
+                return cls(config)
+        finally:
+            torch.set_default_dtype(previous)
+
+    @classmethod
     def from_pretrained(
         cls, directory: str | Path, dtype: torch.dtype | None = None, device: str | torch.device | None = None
     ) -> LoveModel:
@@ -297,13 +309,7 @@ class LoveModel(nn.Module):
         device = torch.device(device) if device is not None else torch.device("cpu")
         header = _safetensors_header(weights)
         dtype = dtype or _stored_float_dtype(header)
-        previous = torch.get_default_dtype()
-        torch.set_default_dtype(dtype)
-        try:
-            with device:
-                model = cls(config)
-        finally:
-            torch.set_default_dtype(previous)
+        model = cls.from_config(config, device=device, dtype=dtype)
         try:
             missing, unexpected = load_model(model, str(weights), strict=False, device=str(device))
         except RuntimeError as exc:  # shape mismatches surface here
