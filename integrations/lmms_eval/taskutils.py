@@ -116,21 +116,28 @@ def _response(results) -> str:
     return value if isinstance(value, str) else ""
 
 
-def rating_process_results(doc, results):
-    response = _response(results)
-    score = parse_rating(response)
+RATING_METRICS = ("instance_srcc", "instance_plcc", "instance_krcc", "instance_plcc_logistic",
+                  "model_srcc", "model_plcc", "parse_rate")
+
+
+def _rating_results(doc, score: float | None, parsed: bool, **details) -> dict:
+    """One rated video, handed to every rating metric (each aggregates the same items)."""
     item = {
         "video": doc["video_id"],
         "model": doc["model"],
         "mos": doc["mos"],
         # not named "score": lmms-eval would report a meaningless CLT stderr over that key
         "prediction": score if score is not None else UNPARSED_SCORE,
-        "parsed": score is not None,
-        "response": response,
+        "parsed": parsed,
+        **details,
     }
-    names = ("instance_srcc", "instance_plcc", "instance_krcc", "instance_plcc_logistic",
-             "model_srcc", "model_plcc", "parse_rate")
-    return {name: item for name in names}
+    return {name: item for name in RATING_METRICS}
+
+
+def rating_process_results(doc, results):
+    response = _response(results)
+    score = parse_rating(response)
+    return _rating_results(doc, score, score is not None, response=response)
 
 
 def qa_process_results(doc, results):
@@ -204,17 +211,8 @@ def expected_level_score(lls: list[float]) -> float | None:
 def rating_ll_process_results(doc, results):
     lls = _lls(results)
     score = expected_level_score(lls)
-    item = {
-        "video": doc["video_id"],
-        "model": doc["model"],
-        "mos": doc["mos"],
-        "prediction": score if score is not None else UNPARSED_SCORE,
-        "parsed": score is not None and len(set(lls)) > 1,
-        "loglikelihoods": dict(zip(LEVELS, lls)),
-    }
-    names = ("instance_srcc", "instance_plcc", "instance_krcc", "instance_plcc_logistic",
-             "model_srcc", "model_plcc", "parse_rate")
-    return {name: item for name in names}
+    return _rating_results(doc, score, score is not None and len(set(lls)) > 1,
+                           loglikelihoods=dict(zip(LEVELS, lls)))
 
 
 def qa_ll_process_results(doc, results):

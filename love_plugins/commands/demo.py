@@ -126,6 +126,15 @@ def markdown_report(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_plots(directory: Path, rows: list[dict], results: list, metrics: dict) -> list[Path]:
     import matplotlib
 
@@ -145,10 +154,7 @@ def write_plots(directory: Path, rows: list[dict], results: list, metrics: dict)
             ax.set_xlabel("target MOS")
             ax.set_ylabel("predicted MOS")
             ax.set_title(f"{task}: SRCC {metrics[task]['srcc']:.3f}")
-        fig.tight_layout()
-        written.append(directory / "scatter.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        written.append(_save(fig, directory / "scatter.png"))
     if "qa" in metrics:
         dims = sorted(metrics["qa"]["per_dimension"].items())
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -157,10 +163,7 @@ def write_plots(directory: Path, rows: list[dict], results: list, metrics: dict)
         ax.set_ylim(0, 1)
         ax.set_ylabel("accuracy")
         ax.set_title(f"QA accuracy per dimension (overall {metrics['qa']['accuracy']:.3f})")
-        fig.tight_layout()
-        written.append(directory / "qa_per_dimension.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        written.append(_save(fig, directory / "qa_per_dimension.png"))
     ranked = [t for t in tasks if "models" in metrics[t].get("model_level", {})]
     if ranked or "qa" in metrics:
         panels = ranked + (["qa"] if "qa" in metrics else [])
@@ -180,8 +183,5 @@ def write_plots(directory: Path, rows: list[dict], results: list, metrics: dict)
             ax.set_xlim(0, 100)
             ax.set_title(f"{task} ranking (SRCC {_fmt(metrics[task]['model_level'].get('srcc'))})")
             ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        written.append(directory / "model_ranking.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        written.append(_save(fig, directory / "model_ranking.png"))
     return written
