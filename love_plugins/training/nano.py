@@ -112,6 +112,14 @@ def _generate(root: Path, videos: int, seed: int) -> Path:
     return root
 
 
+def nano_suites(work_dir: str | Path, recipe: NanoRecipe | None = None) -> tuple[Path, Path]:
+    """The training (seed 0) and held-out (seed 1) synthetic suites of the recipe, written on first use."""
+    recipe = recipe or NanoRecipe()
+    work = Path(work_dir)
+    return (_generate(work / "suite_train", recipe.train_videos, recipe.train_seed),
+            _generate(work / "suite_heldout", recipe.heldout_videos, recipe.heldout_seed))
+
+
 def evaluate_bundle(bundle: str | Path, suite: str | Path, batch_size: int = 16) -> dict:
     """Score every clip of a suite with the bundle through the public Scorer; metrics vs. its targets."""
     from .. import scorer as scorer_module
@@ -139,8 +147,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
         return time.perf_counter()
 
     t = time.perf_counter()
-    train_suite = _generate(work / "suite_train", recipe.train_videos, recipe.train_seed)
-    heldout_suite = _generate(work / "suite_heldout", recipe.heldout_videos, recipe.heldout_seed)
+    train_suite, heldout_suite = nano_suites(work, recipe)
     t = lap("synth", t)
 
     common = dict(
