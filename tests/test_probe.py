@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from love_plugins.errors import LoveError
 from love_plugins.modeling.tiny import build_tiny_model
 from love_plugins.synth import generate_suite
 from love_plugins.synth.scene import OBJECT_COLORS
@@ -47,12 +48,18 @@ def suites(tmp_path_factory):
     return root
 
 
-def test_probe_bundle_runs_end_to_end_and_is_deterministic(suites, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
     model, tokenizer = build_tiny_model(seed=0)
-    model.save_pretrained(tmp_path / "bundle", tokenizer)
-    first = probe_bundle(tmp_path / "bundle", suites / "train", suites / "heldout", task="qa",
+    directory = tmp_path_factory.mktemp("probe_bundle")
+    model.save_pretrained(directory, tokenizer)
+    return directory
+
+
+def test_probe_bundle_runs_end_to_end_and_is_deterministic(suites, tiny_bundle, tmp_path):
+    first = probe_bundle(tiny_bundle, suites / "train", suites / "heldout", task="qa",
                          cache_dir=tmp_path / "cache")
-    again = probe_bundle(tmp_path / "bundle", suites / "train", suites / "heldout", task="qa",
+    again = probe_bundle(tiny_bundle, suites / "train", suites / "heldout", task="qa",
                          cache_dir=tmp_path / "cache")
     assert first == again
     assert (first["train_videos"], first["heldout_videos"], first["task"]) == (24, 12, "qa")
@@ -62,7 +69,7 @@ def test_probe_bundle_runs_end_to_end_and_is_deterministic(suites, tmp_path):
     assert set(first["perception_srcc"]) == {"frames", "motion", "frames+motion"}
 
 
-def test_probe_needs_a_suite_with_true_scenes(suites, tmp_path):
+def test_probe_needs_a_suite_with_true_scenes(suites, tiny_bundle, tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     rows = [json.loads(line) for line in (suites / "train" / "manifest.jsonl").read_text().splitlines()]
@@ -70,7 +77,17 @@ def test_probe_needs_a_suite_with_true_scenes(suites, tmp_path):
         row.pop("scene")
         row["video"] = str(suites / "train" / row["video"])
     (plain / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    model, tokenizer = build_tiny_model(seed=0)
-    model.save_pretrained(tmp_path / "bundle", tokenizer)
     with pytest.raises(ValueError, match="no true scene"):
-        probe_bundle(tmp_path / "bundle", plain, suites / "heldout")
+        probe_bundle(tiny_bundle, plain, suites / "heldout")
+
+
+def test_probe_refuses_a_training_suite_that_shows_one_value_only():
+    train = _features(50, 0)
+    train.attributes["shape"] = ["circle"] * 50
+    with pytest.raises(ValueError, match="only one shape"):
+        probe_features(train, _features(20, 1))
+
+
+def test_probe_names_a_missing_suite(suites, tiny_bundle, tmp_path):
+    with pytest.raises(LoveError, match="no_such_suite"):
+        probe_bundle(tiny_bundle, tmp_path / "no_such_suite", suites / "heldout")
