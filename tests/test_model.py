@@ -52,6 +52,16 @@ def test_prompt_layout_matches_love(tiny):
     assert "Motion Feature2" not in qa_text and qa_text.endswith("assistant\nYes<|im_end|>")
 
 
+def test_tiny_tokenizer_keeps_the_chat_scaffolding_whole(tiny):
+    # The role names and frame/motion labels are in every sequence: split into characters they
+    # would make every training step of love-nano about 10 % longer.
+    _, tokenizer, processor = tiny
+    text, _, _ = processor.conversation("qa", TextRequest(question="Describe the video."))
+    tokens = tokenizer.tokenize(text)
+    for word in ("system", "user", "assistant", "Motion", "Describe"):
+        assert word in tokens
+
+
 def test_target_position_is_token_before_word(tiny):
     _, tokenizer, processor = tiny
     batch = processor("correspondence", [TextRequest(prompt=p) for p in PROMPTS])

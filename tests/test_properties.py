@@ -9,7 +9,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from love_plugins.datasets import load_dataset
@@ -55,6 +55,7 @@ def _write(folder: Path, rows: list[dict], as_csv: bool) -> Path:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(row, max_size=8), as_csv=st.booleans(), skip=st.booleans(), labels=st.sampled_from([None, "mos:0:100"]))
+@example(rows=[{"video": "\x00", "mos": 0.0}], as_csv=False, skip=False, labels=None)  # found by hypothesis
 def test_random_manifests_load_or_raise_annotation_error(rows, as_csv, skip, labels):
     with tempfile.TemporaryDirectory() as tmp:
         path = _write(Path(tmp), rows, as_csv)

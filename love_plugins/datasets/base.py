@@ -266,6 +266,9 @@ def validate(
         paths = [rec.video] + list(rec.frames or [])
         resolved = []
         for p in paths:
+            if "\x00" in p:  # no file system accepts it; os.path would raise a bare ValueError
+                report(where, f"{tag}: path {p!r} contains a NUL byte", rec.line)
+                break
             full = Path(p) if Path(p).is_absolute() else base / p
             full = full.resolve()
             if not _inside(full, base):

@@ -29,12 +29,28 @@ Is Are Does Do Yes No yes no quality correspondence rate rating how would you th
 """.split()
 
 
-def _training_corpus() -> list[str]:
-    lines = [TINY_SYSTEM_MESSAGE]
+# Questions the tiny tokenizer must see in full; "Describe the video." is stage 0's caption request.
+_SAMPLE_QUESTIONS = ("Is it red?", "Is there a red object in the video?", "Describe the video.")
+
+
+def _chat_turns() -> list[str]:
+    """Whole ChatML conversations as LoveProcessor writes them, so that the role names and the frame
+    and motion labels become single tokens instead of a character each (they are in every sequence)."""
+    header = f"<|im_start|>system\n{TINY_SYSTEM_MESSAGE}<|im_end|><|im_start|>user\n"
+    visual = "Frame1: <img><IMG_CONTEXT></img>\nMotion Feature: <img><IMG_CONTEXT></img>"
+    turns = []
     for spec in DEFAULT_TASK_PROMPTS.values():
-        for word in LEVEL_WORDS + ("Yes", "No"):
-            lines.append(spec.question.replace("{prompt}", "a red circle").replace("{question}", "Is it red?"))
-            lines.append(spec.answer.replace("{word}", word))
+        for question in _SAMPLE_QUESTIONS:
+            for word in LEVEL_WORDS + ("Yes", "No"):
+                text = spec.question.replace("{prompt}", "two red circles moving left").replace("{question}", question)
+                suffix = "\nMotion Feature2: <image>" if spec.motion_suffix else ""
+                turns.append(f"{header}{visual}{suffix}{text}<|im_end|><|im_start|>assistant\n"
+                             f"{spec.answer.replace('{word}', word)}<|im_end|>")
+    return turns
+
+
+def _training_corpus() -> list[str]:
+    lines = [TINY_SYSTEM_MESSAGE, *_chat_turns()]
     lines += [" ".join(_VOCABULARY)] * 4
     lines += [f"Frame{i}: Motion Feature: Motion Feature2:" for i in range(1, 17)]
     lines += [f"Is there a {c} {s} moving {d}?" for c in _VOCABULARY[30:50] for s in ("circle", "square") for d in ("left", "up")]
