@@ -21,14 +21,14 @@ import torch
 
 
 def main(argv: list[str] | None = None) -> int:
-    from love_plugins.training.nano import nano_suites
+    from love_plugins.training.nano import DEFAULT_WORK_DIR, nano_suites
     from love_plugins.training.probe import probe_bundle
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", default="love-nano", help="bundle folder or love-nano (default: %(default)s)")
     parser.add_argument("--task", default="perception", choices=("perception", "correspondence", "qa"),
                         help="whose frame projector to probe (default: %(default)s)")
-    parser.add_argument("--work-dir", default=str(Path.home() / ".cache" / "love-plugins" / "love-nano-work"),
+    parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR),
                         help="suites and decoded-video cache (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     parser.add_argument("--out", help="also write the figures to this JSON file")

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from love_plugins.training.nano import NanoRecipe, build_love_nano
+    from love_plugins.training.nano import DEFAULT_WORK_DIR, NanoRecipe, build_love_nano
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "love_plugins" / "assets" / "love-nano"), help="bundle folder")
-    parser.add_argument("--work-dir", default=str(Path.home() / ".cache" / "love-plugins" / "love-nano-work"),
+    parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR),
                         help="suites, video cache, stage bundles (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
     for f in dataclasses.fields(NanoRecipe):

@@ -36,6 +36,8 @@ from ..modeling.tiny import build_tokenizer, tiny_config
 logger = logging.getLogger(__name__)
 
 NANO_NAME = "love-nano (demonstration model, trained on synthetic clips)"
+# Suites, decoded-video cache and stage bundles; shared by the training and probe scripts.
+DEFAULT_WORK_DIR = Path.home() / ".cache" / "love-plugins" / "love-nano-work"
 BUNDLE_FILES = ("love_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                 "special_tokens_map.json", "training_info.json")
 
