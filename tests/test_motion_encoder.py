@@ -67,6 +67,24 @@ def test_config_round_trips_through_json():
     assert config.output_dim == 64
 
 
+def test_patch_norm_is_optional_and_defaults_to_upstream():
+    legacy = {k: v for k, v in MotionEncoderConfig.tiny().to_dict().items() if k != "patch_norm"}
+    assert MotionEncoderConfig.from_dict(legacy).patch_norm  # configs written before the option
+    torch.manual_seed(0)
+    plain = MotionEncoder(MotionEncoderConfig(**{**legacy, "patch_norm": False})).eval()
+    assert not any(key.startswith("patch_embed.norm") for key in plain.state_dict())
+    normed = MotionEncoder(MotionEncoderConfig.tiny()).eval()
+    clips = 50 * torch.randn(1, 3, 8, 32, 32)  # large enough for the LayerNorm's eps not to matter
+    with torch.no_grad():
+        for encoder in (plain, normed):
+            encoder.patch_embed.proj.bias.zero_()
+        # what the option is for: with the LayerNorm, a tubelet's energy (e.g. noise strength) is gone
+        assert torch.allclose(normed.patch_embed(3 * clips), normed.patch_embed(clips), atol=1e-4)
+        assert torch.allclose(plain.patch_embed(3 * clips), 3 * plain.patch_embed(clips), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="unexpected.*patch_embed.norm"):
+        load_fastvqa_state_dict(plain, fastvqa_state_dict(normed))
+
+
 def test_config_rejects_inconsistent_stages():
     with pytest.raises(ValueError, match="one entry per stage"):
         MotionEncoderConfig(depths=(2, 2))

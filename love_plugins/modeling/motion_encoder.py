@@ -51,6 +51,10 @@ class MotionEncoderConfig:
     # Clip size (T, H, W) at which `window_size` is used as is; other sizes scale the window.
     base_input_size: Size3 = (32, 224, 224)
     layer_norm_eps: float = 1e-5
+    # LayerNorm after the patch embedding (upstream's `patch_norm`, on in FAST-VQA and LOVE). A very
+    # narrow encoder may leave it off: over a few channels it normalises away the per-tubelet energy
+    # that noise and blockiness show up as.
+    patch_norm: bool = True
 
     def __post_init__(self):
         # Accept lists (from JSON) but store tuples, so configs compare and hash predictably.
@@ -203,7 +207,7 @@ class MotionEncoderPatchEmbed(nn.Module):
         self.proj = nn.Conv3d(
             config.in_chans, config.embed_dim, kernel_size=self.patch_size, stride=self.patch_size
         )
-        self.norm = nn.LayerNorm(config.embed_dim, eps=config.layer_norm_eps)
+        self.norm = nn.LayerNorm(config.embed_dim, eps=config.layer_norm_eps) if config.patch_norm else nn.Identity()
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) → (B, T', H', W', embed_dim), channels last."""
