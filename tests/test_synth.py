@@ -321,6 +321,27 @@ def test_qa_is_balanced_and_true_to_the_scene(suite):
         assert _truth(row["question"], row["scene"]) == (row["answer"] == "Yes"), row
 
 
+def test_open_questions_name_the_true_attribute(suite):
+    from love_plugins.synth.prompts import sample_open_question
+
+    rows = read_manifest(suite.root)
+    seen = set()
+    for i, row in enumerate(rows):
+        scene = Scene.from_dict(row["scene"])
+        q = sample_open_question(np.random.default_rng(i), scene)
+        seen.add(q["dimension"])
+        # a yes/no question built from the open answer must be true for this scene
+        truth = {"object": scene.shape, "count": {1: "one", 2: "two", 3: "three"}[scene.count],
+                 "color": scene.color, "scene": scene.background}
+        if q["dimension"] == "motion":
+            assert q["value"].endswith(scene.motion) or (scene.motion == "still" and q["value"] == "standing still")
+        else:
+            assert q["value"] == truth[q["dimension"]], (q, row["scene"])
+        assert q["answer"] == f"The answer is {q['value']}."
+        assert q["question"].endswith("?") and q["value"] not in q["question"]
+    assert seen == set(DIMENSIONS)
+
+
 # --- pixels -------------------------------------------------------------------------------------
 
 

@@ -224,15 +224,27 @@ def test_stage0_scene_augmentation_keeps_targets_exact(suite, cache_dir):
 
     model, _ = build_tiny_model()
     cache = VideoCache(model.config.sampler_config, cache_dir)
-    qa = SceneAugmentedDataset(load_records(suite / "manifest.jsonl", "qa")[:4], cache, seed=0)
-    seen = set()
-    for _ in range(12):
+    qa = SceneAugmentedDataset(load_records(suite / "manifest.jsonl", "qa")[:4], cache, seed=0,
+                               caption_share=0.3, open_share=0.3)
+    seen, kinds = set(), set()
+    for _ in range(40):
         rec = qa[0]["record"]
+        attributes = scene_attributes(Scene.from_dict(rec.scene))
         if rec.question == CAPTION_QUESTION:
-            assert rec.answer == describe(scene_attributes(Scene.from_dict(rec.scene)))
-        else:
+            kinds.add("caption")
+            assert rec.answer == describe(attributes)
+        elif rec.answer in ("Yes", "No"):
+            kinds.add("yes/no")
             seen.add(rec.answer)
+        else:  # open question: the value it names is part of the true scene's caption ("a" for "one")
+            kinds.add("open")
+            value = rec.answer.removeprefix("The answer is ").removesuffix(".")
+            assert rec.question.startswith(("What", "How")) and value != rec.answer
+            assert value in describe(attributes) or (value == "one" and attributes["count"] == 1)
     assert seen == {"Yes", "No"}  # the same clip is asked questions of both answers
+    assert kinds == {"caption", "yes/no", "open"}
+    with pytest.raises(ValueError, match="add up to at most 1"):
+        SceneAugmentedDataset([], cache, caption_share=0.6, open_share=0.6)
     corr = SceneAugmentedDataset(load_records(suite / "manifest.jsonl", "correspondence")[:4], cache, seed=0)
     draws = {(corr[1]["record"].prompt, corr[1]["record"].mos) for _ in range(12)}
     assert len(draws) > 1 and all(10 <= mos <= 90 for _, mos in draws)

@@ -135,6 +135,29 @@ def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) ->
     return {"question": question, "answer": "Yes" if answer_yes else "No", "dimension": dimension}
 
 
+def sample_open_question(rng: np.random.Generator, scene: Scene) -> dict:
+    """One open question about the true scene and its answer sentence, e.g. "What color is the
+    background?" -> "The answer is gray." (`value`: "gray"); the dimension is drawn uniformly, as for
+    the yes/no questions. The value comes after a fixed lead-in, so it is written with its leading
+    space and is one token for the nano tokenizer, as in the captions.
+
+    Used in love-nano's stage 0 only, as the short-answer VQA data of VLM pre-training: naming the
+    attribute a question asks for is the step a yes/no answer builds on, and gives the model more
+    signal per clip than one yes/no bit.
+    """
+    dimension = str(rng.choice(DIMENSIONS))
+    objects = "the objects" if scene.count > 1 else "the object"
+    verb = "are" if scene.count > 1 else "is"
+    question, value = {
+        "object": (f"What shape {verb} {objects}?", scene.shape),
+        "count": ("How many objects are in the video?", _NUMBERS[scene.count]),
+        "color": (f"What color {verb} {objects}?", scene.color),
+        "motion": (f"How {verb} {objects} moving?", _MOTION_PHRASES[scene.motion]),
+        "scene": ("What color is the background?", scene.background),
+    }[dimension]
+    return {"question": question, "answer": f"The answer is {value}.", "value": value, "dimension": dimension}
+
+
 def perception_conversation(mos: float) -> list[dict]:
     """LOVE's perception question and level sentence."""
     return [

@@ -306,12 +306,18 @@ class SceneAugmentedDataset(LoveDataset):
     correspondence prompt are drawn afresh from the clip's true scene (with the suite's own
     generators, so targets stay exact). One fixed question per clip can be memorised from its text;
     the same question with both answers across clips cannot, so the model has to look at the video.
-    A share of the QA draws are captions of the true scene instead (next-token loss on every word)."""
+    Shares of the QA draws are instead captions of the true scene (`caption_share`) or open questions
+    with a one-word answer such as "What color is the background?" (`open_share`); both train with
+    next-token loss on every answer word."""
 
     def __init__(self, records: list[Record], cache: VideoCache, seed: int = 0, caption_share: float = 0.5,
-                 progress: bool = False):
+                 open_share: float = 0.0, progress: bool = False):
+        if caption_share < 0 or open_share < 0 or caption_share + open_share > 1:
+            raise ValueError(f"caption_share ({caption_share}) and open_share ({open_share}) must be >= 0 "
+                             "and add up to at most 1")
         super().__init__(records, cache, progress=progress)
         self.caption_share = caption_share
+        self.open_share = open_share
         import numpy as np
 
         self._rng = np.random.default_rng(seed)
@@ -319,7 +325,13 @@ class SceneAugmentedDataset(LoveDataset):
     def __getitem__(self, i: int) -> dict:
         import dataclasses
 
-        from ..synth.prompts import describe, sample_prompt, sample_question, scene_attributes
+        from ..synth.prompts import (
+            describe,
+            sample_open_question,
+            sample_prompt,
+            sample_question,
+            scene_attributes,
+        )
         from ..synth.scene import Scene
 
         item = super().__getitem__(i)
@@ -327,9 +339,13 @@ class SceneAugmentedDataset(LoveDataset):
         if rec.scene is None or rec.task == "perception":
             return item
         scene = Scene.from_dict(rec.scene)
-        if rec.task == "qa" and self._rng.random() < self.caption_share:
+        draw = self._rng.random() if rec.task == "qa" else 1.0
+        if draw < self.caption_share:
             # captioning, as in VLM pre-training: every attribute word must be read off the video
             rec = dataclasses.replace(rec, question=CAPTION_QUESTION, answer=describe(scene_attributes(scene)))
+        elif draw < self.caption_share + self.open_share:
+            q = sample_open_question(self._rng, scene)
+            rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
         elif rec.task == "qa":
             q = sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5))
             rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])

@@ -94,6 +94,7 @@ class NanoRecipe:
     stage0_aux_weight: float = 1.0
     stage0_augment: bool = True
     stage0_caption_share: float = 0.3
+    stage0_open_share: float = 0.0  # open questions: "What color is the background?" -> "The answer is gray."
     stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
     stage0_qa_repeat: int = 2
     stage1_epochs: float = 0.5
@@ -178,6 +179,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
     train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                       learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
                       augment_scenes=recipe.stage0_augment, caption_share=recipe.stage0_caption_share,
+                      open_share=recipe.stage0_open_share,
                       train_motion_encoder=recipe.stage0_motion_encoder,
                       stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
                       name=NANO_NAME,

@@ -69,6 +69,7 @@ class TrainConfig:
     aux_weight: float = 0.0  # stage 0: weight of the scene-attribute probe loss (synthetic manifests only)
     augment_scenes: bool = False  # stage 0: fresh QA questions / prompts per draw from the true scenes
     caption_share: float = 0.5  # stage 0 with augment_scenes: share of QA draws that are scene captions
+    open_share: float = 0.0  # stage 0 with augment_scenes: share of QA draws that are open questions
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     resume: str | None = None  # None, "auto" (last checkpoint if any) or a checkpoint directory
     deepspeed: str | None = None  # DeepSpeed JSON config (ZeRO-1/2), passed to TrainingArguments
@@ -219,7 +220,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     eval_records = _records(cfg, stage, "test", cfg.eval_data or cfg.data)
     if cfg.augment_scenes and stage == "stage0":
         train_set = SceneAugmentedDataset(train_records, cache, seed=cfg.seed, caption_share=cfg.caption_share,
-                                          progress=True)
+                                          open_share=cfg.open_share, progress=True)
     else:
         train_set = LoveDataset(train_records, cache, progress=True)
     eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
