@@ -330,7 +330,7 @@ def test_open_questions_name_the_true_attribute(suite):
         scene = Scene.from_dict(row["scene"])
         q = sample_open_question(np.random.default_rng(i), scene)
         seen.add(q["dimension"])
-        # a yes/no question built from the open answer must be true for this scene
+        # the value the answer names is the scene's own, in the words of the captions
         truth = {"object": scene.shape, "count": {1: "one", 2: "two", 3: "three"}[scene.count],
                  "color": scene.color, "scene": scene.background}
         if q["dimension"] == "motion":

@@ -307,7 +307,7 @@ class SceneAugmentedDataset(LoveDataset):
     generators, so targets stay exact). One fixed question per clip can be memorised from its text;
     the same question with both answers across clips cannot, so the model has to look at the video.
     Shares of the QA draws are instead captions of the true scene (`caption_share`) or open questions
-    with a one-word answer such as "What color is the background?" (`open_share`); both train with
+    such as "What color is the background?" -> "The answer is gray." (`open_share`); both train with
     next-token loss on every answer word."""
 
     def __init__(self, records: list[Record], cache: VideoCache, seed: int = 0, caption_share: float = 0.5,
