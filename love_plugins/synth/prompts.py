@@ -101,19 +101,17 @@ def _other(rng: np.random.Generator, attribute: str, value):
     return int(picked) if attribute == "count" else str(picked)
 
 
+# The scene attribute that each QA dimension asks about.
+_DIMENSION_ATTRIBUTE = {"object": "shape", "count": "count", "color": "color", "motion": "motion", "scene": "background"}
+
+
 def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) -> dict:
     """One yes/no question about the true scene with the requested answer, tagged with its dimension.
 
     The dimension is drawn uniformly; a "no" question names a value the scene does not have.
     """
     dimension = str(rng.choice(DIMENSIONS))
-    attribute = {
-        "object": "shape",
-        "count": "count",
-        "color": "color",
-        "motion": "motion",
-        "scene": "background",
-    }[dimension]
+    attribute = _DIMENSION_ATTRIBUTE[dimension]
     true_value = getattr(scene, attribute)
     value = true_value if answer_yes else _other(rng, attribute, true_value)
     plural = scene.count > 1
@@ -146,14 +144,19 @@ def sample_open_question(rng: np.random.Generator, scene: Scene) -> dict:
     signal per clip than one yes/no bit.
     """
     dimension = str(rng.choice(DIMENSIONS))
+    value = getattr(scene, _DIMENSION_ATTRIBUTE[dimension])
+    if dimension == "count":
+        value = _NUMBERS[value]
+    elif dimension == "motion":
+        value = _MOTION_PHRASES[value]
     objects = "the objects" if scene.count > 1 else "the object"
     verb = "are" if scene.count > 1 else "is"
-    question, value = {
-        "object": (f"What shape {verb} {objects}?", scene.shape),
-        "count": ("How many objects are in the video?", _NUMBERS[scene.count]),
-        "color": (f"What color {verb} {objects}?", scene.color),
-        "motion": (f"How {verb} {objects} moving?", _MOTION_PHRASES[scene.motion]),
-        "scene": ("What color is the background?", scene.background),
+    question = {
+        "object": f"What shape {verb} {objects}?",
+        "count": "How many objects are in the video?",
+        "color": f"What color {verb} {objects}?",
+        "motion": f"How {verb} {objects} moving?",
+        "scene": "What color is the background?",
     }[dimension]
     return {"question": question, "answer": f"The answer is {value}.", "value": value, "dimension": dimension}
 
