@@ -339,17 +339,15 @@ class SceneAugmentedDataset(LoveDataset):
         if rec.scene is None or rec.task == "perception":
             return item
         scene = Scene.from_dict(rec.scene)
-        draw = self._rng.random() if rec.task == "qa" else 1.0
+        if rec.task == "correspondence":
+            p = sample_prompt(self._rng, scene, quality=float(self._rng.uniform(0.05, 0.95)))
+            return {**item, "record": dataclasses.replace(rec, prompt=p["prompt"], mos=float(p["mos"]))}
+        draw = self._rng.random()
         if draw < self.caption_share:
             # captioning, as in VLM pre-training: every attribute word must be read off the video
             rec = dataclasses.replace(rec, question=CAPTION_QUESTION, answer=describe(scene_attributes(scene)))
-        elif draw < self.caption_share + self.open_share:
-            q = sample_open_question(self._rng, scene)
-            rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
-        elif rec.task == "qa":
-            q = sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5))
-            rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
         else:
-            p = sample_prompt(self._rng, scene, quality=float(self._rng.uniform(0.05, 0.95)))
-            rec = dataclasses.replace(rec, prompt=p["prompt"], mos=float(p["mos"]))
+            q = (sample_open_question(self._rng, scene) if draw < self.caption_share + self.open_share
+                 else sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5)))
+            rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
         return {**item, "record": rec}
