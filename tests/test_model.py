@@ -71,6 +71,22 @@ def test_target_position_is_token_before_word(tiny):
         assert before.strip() == "is" and word.strip() == "good"
 
 
+def test_marks_locate_words_of_the_prompt_and_the_question(tiny):
+    _, tokenizer, processor = tiny
+    words = ["red", "squares", "gray", "cat", "triangles"]
+    requests = [TextRequest(prompt=p, marks=tuple(p.index(w) + len(w) - 1 for w in words if w in p))
+                for p in PROMPTS]
+    batch = processor("correspondence", requests)
+    for row, marks, request in zip(batch["input_ids"], batch["mark_positions"], requests):
+        found = [tokenizer.decode(row[m : m + 1]).strip() for m in marks.tolist() if m >= 0]
+        expected = [w for w in words if w in request.prompt]
+        assert len(found) == len(expected) and all(w.endswith(t) and t for w, t in zip(expected, found))
+        assert (marks < 0).sum() == batch["mark_positions"].shape[1] - len(expected)  # -1 pads the rest
+    qa = processor("qa", [TextRequest(question="Is the background gray?", marks=(21,))])
+    assert tokenizer.decode(qa["input_ids"][0, qa["mark_positions"][0, 0]]).strip() == "gray"
+    assert "mark_positions" not in processor("qa", [TextRequest(question="Is it red?")])
+
+
 def test_output_shapes_and_ranges(tiny):
     model, _, processor = tiny
     pv, mv = _visual_inputs(model, 3)

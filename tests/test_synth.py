@@ -29,7 +29,7 @@ from love_plugins.synth import (
     render_clip,
     write_mp4,
 )
-from love_plugins.synth.scene import BACKGROUNDS, OBJECT_COLORS, Scene, object_mask
+from love_plugins.synth.scene import BACKGROUNDS, OBJECT_COLORS, Scene, object_mask, sample_scene
 
 SEED = 11
 N = 60
@@ -276,6 +276,29 @@ def test_correspondence_full_beats_partial_beats_none():
         assert p.correspondence_mos == correspondence_mos(len(ATTRIBUTES) - len(changed))
         assert (p.prompt_info["match"] == "partial") == (1 <= len(changed) <= 2)
     assert correspondence_mos(5) == 90.0 and correspondence_mos(0) == 10.0
+
+
+def test_spans_mark_the_words_that_state_each_attribute():
+    from love_plugins.synth.prompts import sample_prompt, sample_question
+
+    words = {"count": {1: "a", 2: "two", 3: "three"}, "motion": {"still": "standing still"}}
+    for i in range(200):
+        scene = sample_scene(np.random.default_rng(i), 128, 96)
+        p = sample_prompt(np.random.default_rng(i), scene, quality=0.5)
+        for name, (start, end) in p["spans"].items():
+            value = p["described"][name]
+            expected = words.get(name, {}).get(value, f"moving {value}" if name == "motion" else str(value))
+            if name == "shape" and p["described"]["count"] > 1:
+                expected += "s"
+            assert p["prompt"][start:end] == expected, (name, p["prompt"])
+        # a question's span holds the value it asks about: the scene's own exactly when the answer is yes
+        q = sample_question(np.random.default_rng(i), scene, answer_yes=bool(i % 2))
+        marked = q["question"][slice(*q["span"])]
+        truth = {"object": scene.shape, "count": {1: "one", 2: "two", 3: "three"}[scene.count],
+                 "color": scene.color, "scene": scene.background,
+                 "motion": "standing still" if scene.motion == "still" else f"moving {scene.motion}"}
+        assert (marked == truth[q["dimension"]]) == (q["answer"] == "Yes"), q
+        assert q["question"][q["span"][0] - 1] == " " and q["question"][q["span"][1]] in " ?", q
 
 
 def test_per_model_means_are_ordered_by_quality():

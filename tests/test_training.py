@@ -250,6 +250,46 @@ def test_stage0_scene_augmentation_keeps_targets_exact(suite, cache_dir):
     assert len(draws) > 1 and all(10 <= mos <= 90 for _, mos in draws)
 
 
+def test_stage0_word_match_probe_reads_the_marked_words(suite, cache_dir):
+    from love_plugins.training.data import SceneAugmentedDataset
+
+    model, tokenizer = build_tiny_model(seed=1)
+    processor = LoveProcessor(tokenizer, model.config)
+    cache = VideoCache(model.config.sampler_config, cache_dir)
+    records = load_records(suite / "manifest.jsonl", "correspondence")[:3] + load_records(
+        suite / "manifest.jsonl", "qa")[:5]
+    dataset = SceneAugmentedDataset(records, cache, seed=0, caption_share=0.0)
+    items = [dataset[i] for i in range(len(dataset))]
+    batch = LoveCollator(processor, word_matches=True)(items)
+    assert "match_positions" not in LoveCollator(processor)(items)  # only when asked for
+    for b, it in enumerate(items):
+        rec, marks = it["record"], batch["match_positions"][b]
+        truth = batch["match_targets"][b][marks >= 0]
+        if rec.task == "correspondence":  # five attribute words; the matched ones set the target MOS
+            assert len(truth) == 5 and rec.mos == pytest.approx(10 + 80 * truth.sum().item() / 5)
+        else:  # the question's value word; it matches exactly when the answer is yes
+            assert truth.tolist() == [1.0 if rec.answer == "Yes" else 0.0]
+        text = rec.prompt if rec.task == "correspondence" else rec.question
+        for position in marks[marks >= 0].tolist():
+            token = tokenizer.decode(batch["input_ids"][b, position]).strip()
+            assert token and token in text
+    wrapper = LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=1)
+    out = model("perception", input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                target_positions=batch["target_positions"], pixel_values=batch["pixel_values"],
+                motion_features=model.encode_motion(batch["motion_values"]), context_id=processor.image_context_id,
+                output_layer_states=True)
+    loss = wrapper._match_loss(out.layer_states[1], batch["match_positions"], batch["match_targets"])
+    loss.backward()
+    layers = model.language_model.model.layers
+    # the probe reads the first layer's output: it trains that layer (and the eyes), not the ones above
+    assert loss.item() > 0 and wrapper.match_head.weight.grad.abs().sum() > 0
+    assert layers[0].self_attn.q_proj.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in layers[1].parameters())
+    assert wrapper(**batch)["loss"] > LoveForTraining(model, processor, "stage0", "perception")(**batch)["loss"]
+    with pytest.raises(ValueError, match="match_layer"):
+        LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=9)
+
+
 def test_checkpointing_argument_name_follows_the_installed_transformers():
     """transformers >= 5.18 calls it activation_checkpointing, older releases gradient_checkpointing."""
     import dataclasses

@@ -113,6 +113,7 @@ class LoveOutput:
     score: torch.Tensor | None = None  # (B,) regression output ≈ MOS/100 (score tasks only)
     word_logits: torch.Tensor | None = None  # (B, V) next-token logits, i.e. the distribution of the word
     loss: torch.Tensor | None = None  # language-model loss on `labels`, when given
+    layer_states: tuple[torch.Tensor, ...] | None = None  # (B, L, H) per LLM layer, 0 = embeddings; on request
 
 
 class LoveModel(nn.Module):
@@ -216,6 +217,7 @@ class LoveModel(nn.Module):
         motion_features: torch.Tensor,
         context_id: int,
         labels: torch.Tensor | None = None,
+        output_layer_states: bool = False,
     ) -> LoveOutput:
         """Run one task on a right-padded batch; `motion_features` come from `encode_motion`."""
         if task != self.task:
@@ -224,13 +226,16 @@ class LoveModel(nn.Module):
         motion_tokens = self.motion_projectors[task](motion_features.to(self.dtype))
         embeds = self.merge_visual_tokens(input_ids, frame_tokens, motion_tokens, context_id)
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        hidden_states = self.language_model.model(
-            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids
-        ).last_hidden_state
+        llm_out = self.language_model.model(
+            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+            output_hidden_states=output_layer_states,
+        )
+        hidden_states = llm_out.last_hidden_state
         rows = torch.arange(input_ids.shape[0], device=input_ids.device)
         hidden = hidden_states[rows, target_positions]
         lm_head = self.language_model.get_output_embeddings()
-        out = LoveOutput(hidden=hidden, word_logits=lm_head(hidden).float())
+        out = LoveOutput(hidden=hidden, word_logits=lm_head(hidden).float(),
+                         layer_states=llm_out.hidden_states if output_layer_states else None)
         if task in self.score_heads:
             out.score = self.score_heads[task](hidden).float()
         if labels is not None:

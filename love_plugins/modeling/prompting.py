@@ -36,6 +36,9 @@ class TextRequest:
     prompt: str | None = None
     question: str | None = None
     word: str | None = None
+    # Character indices into the correspondence prompt (or the QA question) whose tokens training looks
+    # at: love-nano's stage 0 asks, at each word of the prompt, whether the video shows it.
+    marks: tuple[int, ...] = ()
 
 
 def _truncate(text: str, what: str) -> str:
@@ -95,16 +98,20 @@ class LoveProcessor:
 
     def conversation(self, task: str, request: TextRequest) -> tuple[str, int, int]:
         """Full ChatML text, the character index where the answer starts, and where its word starts."""
+        text, answer_start, word_start, _ = self._render(task, request)
+        return text, answer_start, word_start
+
+    def _render(self, task: str, request: TextRequest) -> tuple[str, int, int, int]:
+        """`conversation` plus where the request's own text (prompt or question) starts in it (-1: no marks)."""
         cfg = self.config
         spec = cfg.task_prompt(task)
         if task == "correspondence" and not (request.prompt and request.prompt.strip()):
             raise ValueError("the correspondence task needs the video's text prompt")
         if task == "qa" and not (request.question and request.question.strip()):
             raise ValueError("the qa task needs a question")
-        question = spec.question.format(
-            prompt=_truncate((request.prompt or "").strip(), "prompt"),
-            question=_truncate((request.question or "").strip(), "question"),
-        )
+        prompt = _truncate((request.prompt or "").strip(), "prompt")
+        asked = _truncate((request.question or "").strip(), "question")
+        question = spec.question.format(prompt=prompt, question=asked)
         word = request.word or self.default_word(task)
         head, tail = spec.answer.split("{word}")
         head_text = (
@@ -114,25 +121,33 @@ class LoveProcessor:
         )
         answer_start = len(head_text)
         word_start = answer_start + len(head)
-        return f"{head_text}{head}{word}{tail}<|im_end|>", answer_start, word_start
+        text_start = -1
+        if request.marks:  # where the prompt (correspondence) or question (QA) starts in the text
+            own = {"correspondence": prompt, "qa": asked}.get(task)
+            if not own:
+                raise ValueError(f"marks point into the prompt or question; task {task!r} has none")
+            text_start = head_text.rindex(f"{question}<|im_end|>") + question.rindex(own)
+        return f"{head_text}{head}{word}{tail}<|im_end|>", answer_start, word_start, text_start
 
     # -- tokens -------------------------------------------------------------------------------------
     def __call__(self, task: str, requests: list[TextRequest], with_labels: bool = False) -> dict[str, torch.Tensor]:
         """Tokenise a batch (right-padded). `target_positions[b]` = index of the token before the word."""
-        texts, answer_starts, word_starts = [], [], []
+        texts, answer_starts, word_starts, mark_chars = [], [], [], []
         for request in requests:
-            text, answer_start, word_start = self.conversation(task, request)
+            text, answer_start, word_start, text_start = self._render(task, request)
             texts.append(text)
             answer_starts.append(answer_start)
             word_starts.append(word_start)
+            mark_chars.append([text_start + m for m in request.marks])
         enc = self.tokenizer(texts, return_offsets_mapping=True, padding=False, add_special_tokens=True)
-        rows, targets, label_rows = [], [], []
-        for ids, offsets, answer_start, word_start in zip(
-            enc["input_ids"], enc["offset_mapping"], answer_starts, word_starts
+        rows, targets, label_rows, marks = [], [], [], []
+        for ids, offsets, answer_start, word_start, chars in zip(
+            enc["input_ids"], enc["offset_mapping"], answer_starts, word_starts, mark_chars
         ):
             word_index = _first_token_ending_after(offsets, word_start)
             targets.append(word_index - 1)
             rows.append(ids)
+            marks.append([_first_token_ending_after(offsets, c) for c in chars])
             if with_labels:
                 first_answer = _first_token_ending_after(offsets, answer_start)
                 label_rows.append([IGNORE_INDEX] * first_answer + ids[first_answer:])
@@ -147,6 +162,11 @@ class LoveProcessor:
             "attention_mask": attention_mask,
             "target_positions": torch.tensor(targets, dtype=torch.long),
         }
+        if any(marks):  # (B, K) token index of each marked character, -1 where a row has fewer marks
+            positions = torch.full((len(rows), max(len(m) for m in marks)), -1, dtype=torch.long)
+            for b, row_marks in enumerate(marks):
+                positions[b, : len(row_marks)] = torch.tensor(row_marks, dtype=torch.long)
+            batch["mark_positions"] = positions
         if with_labels:
             labels = torch.full((len(rows), length), IGNORE_INDEX, dtype=torch.long)
             for b, row in enumerate(label_rows):

@@ -48,10 +48,26 @@ def scene_attributes(scene: Scene) -> dict:
 
 def describe(attributes: dict) -> str:
     """Prompt text, e.g. 'two red circles moving left on a gray background'."""
+    return describe_with_spans(attributes)[0]
+
+
+def describe_with_spans(attributes: dict) -> tuple[str, dict[str, tuple[int, int]]]:
+    """`describe`'s text and, per attribute, the character span of the words that state it
+    ("two", "red", "circles", "moving left", "gray"; "a" states a count of one)."""
     count = attributes["count"]
-    noun = f"{attributes['color']} {attributes['shape']}"
-    subject = f"a {noun}" if count == 1 else f"{_NUMBERS[count]} {noun}s"
-    return f"{subject} {_MOTION_PHRASES[attributes['motion']]} on a {attributes['background']} background"
+    pieces = [
+        ("a" if count == 1 else _NUMBERS[count], "count"), (" ", None),
+        (attributes["color"], "color"), (" ", None),
+        (attributes["shape"] + ("" if count == 1 else "s"), "shape"), (" ", None),
+        (_MOTION_PHRASES[attributes["motion"]], "motion"), (" on a ", None),
+        (attributes["background"], "background"), (" background", None),
+    ]
+    text, spans = "", {}
+    for piece, attribute in pieces:
+        if attribute:
+            spans[attribute] = (len(text), len(text) + len(piece))
+        text += piece
+    return text, spans
 
 
 def correspondence_mos(matched: int, total: int = len(ATTRIBUTES)) -> float:
@@ -69,7 +85,8 @@ def match_probabilities(quality: float) -> dict[str, float]:
 def sample_prompt(rng: np.random.Generator, scene: Scene, quality: float) -> dict:
     """Draw how well the video follows its prompt and write the prompt.
 
-    Returns {"prompt", "match" (full/partial/none), "changed" (attributes the video got wrong),
+    Returns {"prompt", "spans" (character span of each attribute in the prompt, see
+    `describe_with_spans`), "match" (full/partial/none), "changed" (attributes the video got wrong),
     "described" (the attributes as the prompt states them), "mos"}. Partial changes 1 or 2 of the
     five attributes; none changes all five.
     """
@@ -85,8 +102,10 @@ def sample_prompt(rng: np.random.Generator, scene: Scene, quality: float) -> dic
     described = scene_attributes(scene)
     for name in changed:
         described[name] = _other(rng, name, described[name])
+    prompt, spans = describe_with_spans(described)
     return {
-        "prompt": describe(described),
+        "prompt": prompt,
+        "spans": spans,
         "match": match,
         "changed": changed,
         "described": described,
@@ -109,6 +128,7 @@ def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) ->
     """One yes/no question about the true scene with the requested answer, tagged with its dimension.
 
     The dimension is drawn uniformly; a "no" question names a value the scene does not have.
+    "span" is the character span of the value's words in the question ("red", "moving left").
     """
     dimension = str(rng.choice(DIMENSIONS))
     attribute = _DIMENSION_ATTRIBUTE[dimension]
@@ -130,7 +150,11 @@ def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) ->
         question = f"{subject} {_MOTION_PHRASES[value]}?"
     else:
         question = f"Is the background {value}?"
-    return {"question": question, "answer": "Yes" if answer_yes else "No", "dimension": dimension}
+    words = {"count": _NUMBERS[value] if dimension == "count" else "",
+             "motion": _MOTION_PHRASES[value] if dimension == "motion" else ""}.get(dimension) or str(value)
+    start = question.index(f" {words}") + 1
+    return {"question": question, "answer": "Yes" if answer_yes else "No", "dimension": dimension,
+            "span": (start, start + len(words))}
 
 
 def sample_open_question(rng: np.random.Generator, scene: Scene) -> dict:

@@ -37,9 +37,10 @@ SCENE_SEVERITIES = 6
 class LoveCollator:
     """items from `LoveDataset` → dict of tensors for `LoveForTraining.forward`."""
 
-    def __init__(self, processor: LoveProcessor, scene_targets: bool = False):
+    def __init__(self, processor: LoveProcessor, scene_targets: bool = False, word_matches: bool = False):
         self.processor = processor
-        self.scene_targets = scene_targets
+        self.scene_targets = scene_targets  # stage-0 probe targets: the true scene
+        self.word_matches = word_matches  # stage-0 word-match targets (`SceneAugmentedDataset`)
 
     def request(self, record) -> TextRequest:
         if record.task in SCORE_TASKS:
@@ -52,16 +53,21 @@ class LoveCollator:
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
         records = [it["record"] for it in items]
+        matches = [it.get("word_matches", []) if self.word_matches else [] for it in items]
         rows: list[dict | None] = [None] * len(items)
         for task in dict.fromkeys(r.task for r in records):
             index = [i for i, r in enumerate(records) if r.task == task]
-            enc = self.processor(task, [self.request(records[i]) for i in index], with_labels=True)
+            requests = [self.request(records[i]) for i in index]
+            for request, i in zip(requests, index):
+                request.marks = tuple(char for char, _ in matches[i])
+            enc = self.processor(task, requests, with_labels=True)
             for j, i in enumerate(index):
                 n = int(enc["attention_mask"][j].sum())
                 rows[i] = {
                     "input_ids": enc["input_ids"][j, :n],
                     "labels": enc["labels"][j, :n],
                     "target_position": int(enc["target_positions"][j]),
+                    "marks": enc["mark_positions"][j, : len(matches[i])].tolist() if matches[i] else [],
                 }
         length = max(len(r["input_ids"]) for r in rows)
         batch_size = len(rows)
@@ -87,6 +93,14 @@ class LoveCollator:
         }
         if self.scene_targets and all(r.scene for r in records):
             batch["aux_targets"] = torch.tensor([scene_targets(r.scene) for r in records], dtype=torch.float32)
+        if any(matches):  # stage-0 word-match probe: (B, K) token positions and 1/0 targets, -1 = none
+            width = max(len(m) for m in matches)
+            positions = torch.full((batch_size, width), -1, dtype=torch.long)
+            truth = torch.full((batch_size, width), -1.0)
+            for b, (row, row_matches) in enumerate(zip(rows, matches)):
+                positions[b, : len(row_matches)] = torch.tensor(row["marks"], dtype=torch.long)
+                truth[b, : len(row_matches)] = torch.tensor([float(m) for _, m in row_matches])
+            batch["match_positions"], batch["match_targets"] = positions, truth
         if all("motion_features" in it for it in items):
             batch["motion_features"] = torch.stack([it["motion_features"] for it in items])
         else:

@@ -308,7 +308,11 @@ class SceneAugmentedDataset(LoveDataset):
     the same question with both answers across clips cannot, so the model has to look at the video.
     Shares of the QA draws are instead captions of the true scene (`caption_share`) or open questions
     such as "What color is the background?" -> "The answer is gray." (`open_share`); both train with
-    next-token loss on every answer word."""
+    next-token loss on every answer word.
+
+    Yes/no questions and correspondence prompts also carry `word_matches`: (character index of the
+    last letter of each word that states an attribute, whether the video shows it), the targets of the
+    stage-0 word-match probe (`LoveForTraining(match_weight=...)`)."""
 
     def __init__(self, records: list[Record], cache: VideoCache, seed: int = 0, caption_share: float = 0.5,
                  open_share: float = 0.0, progress: bool = False):
@@ -341,7 +345,9 @@ class SceneAugmentedDataset(LoveDataset):
         scene = Scene.from_dict(rec.scene)
         if rec.task == "correspondence":
             p = sample_prompt(self._rng, scene, quality=float(self._rng.uniform(0.05, 0.95)))
-            return {**item, "record": dataclasses.replace(rec, prompt=p["prompt"], mos=float(p["mos"]))}
+            matches = [(end - 1, name not in p["changed"]) for name, (_, end) in p["spans"].items()]
+            return {**item, "record": dataclasses.replace(rec, prompt=p["prompt"], mos=float(p["mos"])),
+                    "word_matches": matches}
         draw = self._rng.random()
         if draw < self.caption_share:
             # captioning, as in VLM pre-training: every attribute word must be read off the video
@@ -350,4 +356,6 @@ class SceneAugmentedDataset(LoveDataset):
             q = (sample_open_question(self._rng, scene) if draw < self.caption_share + self.open_share
                  else sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5)))
             rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
+            if "span" in q:
+                item["word_matches"] = [(q["span"][1] - 1, q["answer"] == "Yes")]
         return {**item, "record": rec}

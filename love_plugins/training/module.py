@@ -96,7 +96,8 @@ class LoveForTraining(nn.Module):
     """Wraps a `LoveModel` for `transformers.Trainer`: one stage, one task (or all, in stage 0)."""
 
     def __init__(self, model: LoveModel, processor: LoveProcessor, stage: str, task: str, l1_weight: float = 1.0,
-                 aux_weight: float = 0.0, train_motion_encoder: bool = False):
+                 aux_weight: float = 0.0, train_motion_encoder: bool = False, match_weight: float = 0.0,
+                 match_layer: int = 1):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -117,6 +118,17 @@ class LoveForTraining(nn.Module):
             tokens = model.config.tokens_per_frame * model.config.sampler_config.num_frames
             hidden = model.config.text_config["hidden_size"]
             self.aux_head = nn.Linear(tokens * hidden, sum(SCENE_CLASSES) + SCENE_SEVERITIES)
+        self.match_weight = match_weight if stage == "stage0" else 0.0
+        self.match_layer = match_layer
+        if self.match_weight:
+            # Stage-0 only (discarded afterwards): at each word of a question or prompt that states a
+            # scene attribute, does the video show it? Read from the LLM's state after `match_layer`
+            # layers, this gives the word a direct reason to look up its match among the visual tokens;
+            # the answer position then only has to read that off the word. Without it a from-scratch
+            # LLM learns to name what it sees but never to compare it with a question (README).
+            if not 1 <= match_layer <= model.config.text_config["num_hidden_layers"]:
+                raise ValueError(f"match_layer must be an LLM layer, 1..{model.config.text_config['num_hidden_layers']}")
+            self.match_head = nn.Linear(model.config.text_config["hidden_size"], 1)
         self.context_id = processor.image_context_id
         self.register_buffer("level_ids", torch.tensor(processor.level_token_ids), persistent=False)
         self.register_buffer("yes_no_ids", torch.tensor([processor.yes_token_id, processor.no_token_id]),
@@ -153,6 +165,8 @@ class LoveForTraining(nn.Module):
         motion_features: torch.Tensor | None = None,
         motion_values: torch.Tensor | None = None,
         aux_targets: torch.Tensor | None = None,
+        match_positions: torch.Tensor | None = None,
+        match_targets: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         model = self.model
         if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
@@ -172,6 +186,7 @@ class LoveForTraining(nn.Module):
             motion_features=motion_features,
             context_id=self.context_id,
             labels=labels if lm_loss else None,
+            output_layer_states=bool(self.match_weight) and match_positions is not None,
         )
         score = torch.full_like(targets, float("nan"))
         for t in SCORE_TASKS:
@@ -187,10 +202,19 @@ class LoveForTraining(nn.Module):
             losses.append(self.l1_weight * l1 if self.stage == "stage0" else l1)
         if self.aux_weight and aux_targets is not None:
             losses.append(self.aux_weight * self._aux_loss(pixel_values.to(model.dtype), aux_targets))
+        if out.layer_states is not None:
+            losses.append(self.match_weight * self._match_loss(out.layer_states[self.match_layer], match_positions,
+                                                               match_targets))
         levels = out.word_logits[:, self.level_ids].softmax(-1)
         expectation = levels @ torch.linspace(0, 1, levels.shape[-1], device=levels.device)
         p_yes = out.word_logits[:, self.yes_no_ids].softmax(-1)[:, 0]
         return {"loss": sum(losses), "logits": torch.stack([score, expectation, p_yes], dim=-1)}
+
+    def _match_loss(self, states: torch.Tensor, positions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy of the word-match probe over every marked word (-1 = no mark)."""
+        rows, slots = torch.nonzero(positions >= 0, as_tuple=True)
+        logits = self.match_head(states[rows, positions[rows, slots]].float()).squeeze(-1)
+        return nn.functional.binary_cross_entropy_with_logits(logits, targets[rows, slots].float())
 
     def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
         from .collator import SCENE_CLASSES

@@ -92,9 +92,12 @@ class NanoRecipe:
     stage0_epochs: float = 6.0
     stage0_lr: float = 3e-4
     stage0_aux_weight: float = 1.0
+    stage0_l1_weight: float = 1.0  # weight of the L1 score terms against the next-token and probe losses
     stage0_augment: bool = True
     stage0_caption_share: float = 0.3
     stage0_open_share: float = 0.0  # open questions: "What color is the background?" -> "The answer is gray."
+    stage0_match_weight: float = 0.0  # word-match probe: does the video show each attribute word asked about?
+    stage0_match_layer: int = 1
     stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
     stage0_qa_repeat: int = 2
     stage1_epochs: float = 0.5
@@ -178,8 +181,10 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
     stage0 = work / "stage0"
     train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                       learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
+                      l1_weight=recipe.stage0_l1_weight,
                       augment_scenes=recipe.stage0_augment, caption_share=recipe.stage0_caption_share,
                       open_share=recipe.stage0_open_share,
+                      match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
                       train_motion_encoder=recipe.stage0_motion_encoder,
                       stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
                       name=NANO_NAME,
