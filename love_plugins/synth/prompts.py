@@ -150,8 +150,7 @@ def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) ->
         question = f"{subject} {_MOTION_PHRASES[value]}?"
     else:
         question = f"Is the background {value}?"
-    words = {"count": _NUMBERS[value] if dimension == "count" else "",
-             "motion": _MOTION_PHRASES[value] if dimension == "motion" else ""}.get(dimension) or str(value)
+    words = {"count": _NUMBERS, "motion": _MOTION_PHRASES}.get(dimension, {}).get(value, str(value))
     start = question.index(f" {words}") + 1
     return {"question": question, "answer": "Yes" if answer_yes else "No", "dimension": dimension,
             "span": (start, start + len(words))}

@@ -7,11 +7,13 @@ Recipe (`build_love_nano`), all through `train(TrainConfig(...))`:
 0. stage 0 (stands in for the pre-training of InternVL3 and of FAST-VQA's `temporal.pth`, which a
    base built from config lacks): full fine-tuning of the vision tower, LLM, motion encoder, one
    projector pair and both score heads on all three tasks at once (next-token loss on the level
-   sentence / Yes-No answer / scene caption + L1 on MOS/100 + a discarded linear probe of the true
-   scene attributes on the visual tokens). QA questions and correspondence prompts are redrawn
-   from each clip's true scene at every draw (`SceneAugmentedDataset`) so they cannot be memorised
-   from text. Then every task's projectors are seeded from that pair, as LOVE's tasks all start
-   from InternVL3's one `mlp1`; the motion encoder is frozen from here on, as in LOVE;
+   sentence / Yes-No answer / scene caption / open-question answer + L1 on MOS/100 + two discarded
+   linear probes: the true scene attributes on the visual tokens, and the word-match probe, which
+   asks at each attribute word of a question or prompt whether the video shows it). QA questions and
+   correspondence prompts are redrawn from each clip's true scene at every draw
+   (`SceneAugmentedDataset`) so they cannot be memorised from text. Then every task's projectors
+   are seeded from that pair, as LOVE's tasks all start from InternVL3's one `mlp1`; the motion
+   encoder is frozen from here on, as in LOVE;
 1. LOVE stage 1 per score task: projectors with cross-entropy on the level sentence;
 2. LOVE stage 2 per score task: LoRA (vision + LLM) + score head with L1 on MOS/100;
 3. LOVE QA: LoRA with next-token loss on Yes/No.
@@ -89,22 +91,22 @@ class NanoRecipe:
     train_seed: int = 0
     heldout_seed: int = 1
     batch_size: int = 8
-    stage0_epochs: float = 6.0
+    stage0_epochs: float = 7.0
     stage0_lr: float = 3e-4
     stage0_aux_weight: float = 1.0
     stage0_l1_weight: float = 1.0  # weight of the L1 score terms against the next-token and probe losses
     stage0_augment: bool = True
-    stage0_caption_share: float = 0.3
-    stage0_open_share: float = 0.0  # open questions: "What color is the background?" -> "The answer is gray."
-    stage0_match_weight: float = 0.0  # word-match probe: does the video show each attribute word asked about?
+    stage0_caption_share: float = 0.2
+    stage0_open_share: float = 0.4  # open questions: "What color is the background?" -> "The answer is gray."
+    stage0_match_weight: float = 1.0  # word-match probe: does the video show each attribute word asked about?
     stage0_match_layer: int = 1
     stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
-    stage0_qa_repeat: int = 2
+    stage0_qa_repeat: int = 3
     stage1_epochs: float = 0.5
     stage1_lr: float = 3e-4
-    stage2_epochs: float = 1.0
-    stage2_lr: float = 5e-4
-    qa_epochs: float = 1.0
+    stage2_epochs: float = 2.0
+    stage2_lr: float = 1e-3
+    qa_epochs: float = 3.0
     qa_lr: float = 5e-4
     decode_workers: int = 2
     seed: int = 0
