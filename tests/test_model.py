@@ -85,6 +85,10 @@ def test_marks_locate_words_of_the_prompt_and_the_question(tiny):
     qa = processor("qa", [TextRequest(question="Is the background gray?", marks=(21,))])
     assert tokenizer.decode(qa["input_ids"][0, qa["mark_positions"][0, 0]]).strip() == "gray"
     assert "mark_positions" not in processor("qa", [TextRequest(question="Is it red?")])
+    with pytest.raises(ValueError, match="has none"):  # perception has neither prompt nor question
+        processor("perception", [TextRequest(marks=(0,))])
+    with pytest.raises(ValueError, match="outside the 10-character text"):
+        processor("qa", [TextRequest(question="Is it red?", marks=(10,))])
 
 
 def test_output_shapes_and_ranges(tiny):

@@ -114,11 +114,11 @@ class LoveProcessor:
         question = spec.question.format(prompt=prompt, question=asked)
         word = request.word or self.default_word(task)
         head, tail = spec.answer.split("{word}")
-        head_text = (
+        user_head = (
             f"<|im_start|>system\n{cfg.system_message}<|im_end|>"
-            f"<|im_start|>user\n{self.visual_block(task)}{question}<|im_end|>"
-            f"<|im_start|>assistant\n"
+            f"<|im_start|>user\n{self.visual_block(task)}"
         )
+        head_text = f"{user_head}{question}<|im_end|><|im_start|>assistant\n"
         answer_start = len(head_text)
         word_start = answer_start + len(head)
         text_start = -1
@@ -126,7 +126,9 @@ class LoveProcessor:
             own = {"correspondence": prompt, "qa": asked}.get(task)
             if not own:
                 raise ValueError(f"marks point into the prompt or question; task {task!r} has none")
-            text_start = head_text.rindex(f"{question}<|im_end|>") + question.rindex(own)
+            if not all(0 <= m < len(own) for m in request.marks):
+                raise ValueError(f"marks {request.marks} fall outside the {len(own)}-character text {own!r}")
+            text_start = len(user_head) + question.rindex(own)
         return f"{head_text}{head}{word}{tail}<|im_end|>", answer_start, word_start, text_start
 
     # -- tokens -------------------------------------------------------------------------------------

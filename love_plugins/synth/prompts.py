@@ -124,6 +124,11 @@ def _other(rng: np.random.Generator, attribute: str, value):
 _DIMENSION_ATTRIBUTE = {"object": "shape", "count": "count", "color": "color", "motion": "motion", "scene": "background"}
 
 
+def _value_words(dimension: str, value) -> str:
+    """How a question or answer writes an attribute value: "two", "moving left", "red"."""
+    return {"count": _NUMBERS, "motion": _MOTION_PHRASES}.get(dimension, {}).get(value, str(value))
+
+
 def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) -> dict:
     """One yes/no question about the true scene with the requested answer, tagged with its dimension.
 
@@ -134,23 +139,23 @@ def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) ->
     attribute = _DIMENSION_ATTRIBUTE[dimension]
     true_value = getattr(scene, attribute)
     value = true_value if answer_yes else _other(rng, attribute, true_value)
+    words = _value_words(dimension, value)
     plural = scene.count > 1
     if dimension == "object":
-        question = f"Is there a {value} in the video?"
+        question = f"Is there a {words} in the video?"
     elif dimension == "count":
         question = (
             "Is there exactly one object in the video?"
             if value == 1
-            else (f"Are there exactly {_NUMBERS[value]} objects in the video?")
+            else (f"Are there exactly {words} objects in the video?")
         )
     elif dimension == "color":
-        question = f"Is there a {value} object in the video?"
+        question = f"Is there a {words} object in the video?"
     elif dimension == "motion":
         subject = "Are the objects" if plural else "Is the object"
-        question = f"{subject} {_MOTION_PHRASES[value]}?"
+        question = f"{subject} {words}?"
     else:
-        question = f"Is the background {value}?"
-    words = {"count": _NUMBERS, "motion": _MOTION_PHRASES}.get(dimension, {}).get(value, str(value))
+        question = f"Is the background {words}?"
     start = question.index(f" {words}") + 1
     return {"question": question, "answer": "Yes" if answer_yes else "No", "dimension": dimension,
             "span": (start, start + len(words))}
@@ -167,11 +172,7 @@ def sample_open_question(rng: np.random.Generator, scene: Scene) -> dict:
     signal per clip than one yes/no bit.
     """
     dimension = str(rng.choice(DIMENSIONS))
-    value = getattr(scene, _DIMENSION_ATTRIBUTE[dimension])
-    if dimension == "count":
-        value = _NUMBERS[value]
-    elif dimension == "motion":
-        value = _MOTION_PHRASES[value]
+    value = _value_words(dimension, getattr(scene, _DIMENSION_ATTRIBUTE[dimension]))
     objects = "the objects" if scene.count > 1 else "the object"
     verb = "are" if scene.count > 1 else "is"
     question = {

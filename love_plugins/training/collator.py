@@ -42,14 +42,14 @@ class LoveCollator:
         self.scene_targets = scene_targets  # stage-0 probe targets: the true scene
         self.word_matches = word_matches  # stage-0 word-match targets (`SceneAugmentedDataset`)
 
-    def request(self, record) -> TextRequest:
+    def request(self, record, marks: tuple[int, ...] = ()) -> TextRequest:
         if record.task in SCORE_TASKS:
             word = level_word_for(record.mos, self.processor.config.level_words)
         elif record.answer in ("Yes", "No"):
             word = self.processor.config.yes_word if record.answer == "Yes" else self.processor.config.no_word
         else:  # free text (stage-0 captions): the whole answer is the teacher-forced target
             word = record.answer
-        return TextRequest(prompt=record.prompt, question=record.question, word=word)
+        return TextRequest(prompt=record.prompt, question=record.question, word=word, marks=marks)
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
         records = [it["record"] for it in items]
@@ -57,9 +57,7 @@ class LoveCollator:
         rows: list[dict | None] = [None] * len(items)
         for task in dict.fromkeys(r.task for r in records):
             index = [i for i, r in enumerate(records) if r.task == task]
-            requests = [self.request(records[i]) for i in index]
-            for request, i in zip(requests, index):
-                request.marks = tuple(char for char, _ in matches[i])
+            requests = [self.request(records[i], marks=tuple(char for char, _ in matches[i])) for i in index]
             enc = self.processor(task, requests, with_labels=True)
             for j, i in enumerate(index):
                 n = int(enc["attention_mask"][j].sum())
