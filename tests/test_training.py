@@ -290,6 +290,30 @@ def test_stage0_word_match_probe_reads_the_marked_words(suite, cache_dir):
         LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=9)
 
 
+
+def test_stage0_motion_probe_trains_the_motion_encoder(suite, cache_dir):
+    """The direction-of-motion probe reads the motion encoder's features: it exists only when stage 0
+    trains that encoder, adds to the loss, and its gradient reaches the encoder but no ViT weight."""
+    model, tokenizer = build_tiny_model(seed=1)
+    processor = LoveProcessor(tokenizer, model.config)
+    records = load_records(suite / "manifest.jsonl", "perception")[:6]
+    items = [LoveDataset(records, VideoCache(model.config.sampler_config, cache_dir))[i] for i in range(6)]
+    batch = LoveCollator(processor, scene_targets=True)(items)
+    assert {r.scene["motion"] for r in records} != {"still"}
+    with_probe = LoveForTraining(model, processor, "stage0", "perception", train_motion_encoder=True,
+                                 motion_aux_weight=1.0)
+    loss = with_probe(**batch)["loss"]
+    plain = LoveForTraining(model, processor, "stage0", "perception", train_motion_encoder=True)(**batch)["loss"]
+    assert loss > plain
+    model.zero_grad()
+    (loss - plain).backward()  # the probe term alone
+    assert with_probe.motion_aux_head.weight.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.motion_encoder.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.vision_tower.parameters())
+    # without training the encoder there is nothing for the probe to teach
+    assert not LoveForTraining(model, processor, "stage0", "perception", motion_aux_weight=1.0).motion_aux_weight
+
+
 def test_checkpointing_argument_name_follows_the_installed_transformers():
     """transformers >= 5.18 calls it activation_checkpointing, older releases gradient_checkpointing."""
     import dataclasses

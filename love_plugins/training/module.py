@@ -13,7 +13,8 @@ Stages (SPEC §2, LOVE's recipe):
   projector slot (`slot`) for every task; `copy_projectors` then seeds all tasks from it, as
   LOVE's tasks all start from InternVL3's one `mlp1`.
 
-The frozen motion encoder never trains in any stage.
+The motion encoder stays frozen in LOVE's stages; only love-nano's stage 0 trains it
+(`train_motion_encoder`), standing in for FAST-VQA's quality pre-training of `temporal.pth`.
 
 `forward(**batch)` returns ``{"loss", "logits"}`` where ``logits`` is (B, 3): the head's score
 (MOS/100, NaN where the task has no head), the level expectation from the level-word distribution
@@ -31,6 +32,7 @@ from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
 
 STAGES = ("stage0", "stage1", "stage2", "qa")
+MOTION_CLASS = 4  # index of the direction of motion among the scene classes (`collator.scene_targets`)
 
 
 def _is_lora_of(name: str, task: str) -> bool:
@@ -97,7 +99,7 @@ class LoveForTraining(nn.Module):
 
     def __init__(self, model: LoveModel, processor: LoveProcessor, stage: str, task: str, l1_weight: float = 1.0,
                  aux_weight: float = 0.0, train_motion_encoder: bool = False, match_weight: float = 0.0,
-                 match_layer: int = 1):
+                 match_layer: int = 1, motion_aux_weight: float = 0.0):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -118,6 +120,18 @@ class LoveForTraining(nn.Module):
             tokens = model.config.tokens_per_frame * model.config.sampler_config.num_frames
             hidden = model.config.text_config["hidden_size"]
             self.aux_head = nn.Linear(tokens * hidden, sum(SCENE_CLASSES) + SCENE_SEVERITIES)
+        self.train_motion_encoder = train_motion_encoder and stage == "stage0"
+        self.motion_aux_weight = motion_aux_weight if self.train_motion_encoder else 0.0
+        if self.motion_aux_weight:
+            # Stage-0 only (discarded afterwards): the scene's direction of motion read off the motion
+            # encoder's clip features. The frame tokens show where the objects are in each frame, so
+            # "moving left" is a comparison across frames; this puts the direction into the two motion
+            # tokens, one hop from the word that asks about it.
+            from .collator import SCENE_CLASSES
+
+            sampler = model.config.sampler_config
+            width = sampler.num_clips * model.config.motion_encoder_config.output_dim
+            self.motion_aux_head = nn.Linear(width, SCENE_CLASSES[MOTION_CLASS])
         self.match_weight = match_weight if stage == "stage0" else 0.0
         self.match_layer = match_layer
         if self.match_weight:
@@ -137,7 +151,6 @@ class LoveForTraining(nn.Module):
         # peft's adapter switches also flip requires_grad, so they come before `configure_trainable`.
         set_adapters_enabled(model, stage != "stage0")
         model.set_task(task)
-        self.train_motion_encoder = train_motion_encoder and stage == "stage0"
         self.num_trainable = configure_trainable(model, stage, task, self.train_motion_encoder)
         # transformers.Trainer looks for these on the model it is given
         self.config = model.config
@@ -202,6 +215,9 @@ class LoveForTraining(nn.Module):
             losses.append(self.l1_weight * l1 if self.stage == "stage0" else l1)
         if self.aux_weight and aux_targets is not None:
             losses.append(self.aux_weight * self._aux_loss(pixel_values.to(model.dtype), aux_targets))
+        if self.motion_aux_weight and aux_targets is not None:
+            logits = self.motion_aux_head(motion_features.flatten(1).float())
+            losses.append(self.motion_aux_weight * nn.functional.cross_entropy(logits, aux_targets[:, MOTION_CLASS].long()))
         if out.layer_states is not None:
             losses.append(self.match_weight * self._match_loss(out.layer_states[self.match_layer], match_positions,
                                                                match_targets))

@@ -100,6 +100,7 @@ class NanoRecipe:
     stage0_open_share: float = 0.4  # open questions: "What color is the background?" -> "The answer is gray."
     stage0_match_weight: float = 1.0  # word-match probe: does the video show each attribute word asked about?
     stage0_match_layer: int = 1
+    stage0_motion_aux_weight: float = 0.0  # direction-of-motion probe on the motion encoder's clip features
     stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
     stage0_qa_repeat: int = 3
     stage1_epochs: float = 0.5
@@ -188,6 +189,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
                       open_share=recipe.stage0_open_share,
                       match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
                       train_motion_encoder=recipe.stage0_motion_encoder,
+                      motion_aux_weight=recipe.stage0_motion_aux_weight,
                       stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
                       name=NANO_NAME,
                       **common), model=model, tokenizer=tokenizer)

@@ -72,6 +72,7 @@ class TrainConfig:
     open_share: float = 0.0  # stage 0 with augment_scenes: share of QA draws that are open questions
     match_weight: float = 0.0  # stage 0 with augment_scenes: weight of the word-match probe loss
     match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
+    motion_aux_weight: float = 0.0  # stage 0 with train_motion_encoder: direction-of-motion probe on its features
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     resume: str | None = None  # None, "auto" (last checkpoint if any) or a checkpoint directory
     deepspeed: str | None = None  # DeepSpeed JSON config (ZeRO-1/2), passed to TrainingArguments
@@ -235,7 +236,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
 
     wrapper = LoveForTraining(model, processor, stage, cfg.task, l1_weight=cfg.l1_weight, aux_weight=cfg.aux_weight,
                               train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
-                              match_layer=cfg.match_layer)
+                              match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight)
     evaluate = eval_set is not None and cfg.eval_strategy != "no"
     args = TrainingArguments(
         output_dir=str(output_dir / CHECKPOINTS),
@@ -273,7 +274,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set if evaluate else None,
-        data_collator=LoveCollator(processor, scene_targets=bool(cfg.aux_weight) and stage == "stage0",
+        data_collator=LoveCollator(processor, scene_targets=bool(cfg.aux_weight or cfg.motion_aux_weight)
+                                   and stage == "stage0",
                                    word_matches=bool(cfg.match_weight) and stage == "stage0"),
         compute_metrics=_compute_metrics_for(stage) if evaluate else None,
         callbacks=callbacks,
