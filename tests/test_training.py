@@ -290,7 +290,6 @@ def test_stage0_word_match_probe_reads_the_marked_words(suite, cache_dir):
         LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=9)
 
 
-
 def test_stage0_motion_probe_trains_the_motion_encoder(suite, cache_dir):
     """The direction-of-motion probe reads the motion encoder's features: it exists only when stage 0
     trains that encoder, adds to the loss, and its gradient reaches the encoder but no ViT weight."""

@@ -30,9 +30,9 @@ from torch import nn
 from ..modeling.configuration_love import SCORE_TASKS, TASKS
 from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
+from .collator import MOTION_CLASS, SCENE_CLASSES, SCENE_SEVERITIES
 
 STAGES = ("stage0", "stage1", "stage2", "qa")
-MOTION_CLASS = 4  # index of the direction of motion among the scene classes (`collator.scene_targets`)
 
 
 def _is_lora_of(name: str, task: str) -> bool:
@@ -115,8 +115,6 @@ class LoveForTraining(nn.Module):
         if self.aux_weight:
             # Stage-0 only (discarded afterwards): a linear probe reading the scene's attributes and
             # degradations off the visual tokens, standing in for the ViT's own pre-training.
-            from .collator import SCENE_CLASSES, SCENE_SEVERITIES
-
             tokens = model.config.tokens_per_frame * model.config.sampler_config.num_frames
             hidden = model.config.text_config["hidden_size"]
             self.aux_head = nn.Linear(tokens * hidden, sum(SCENE_CLASSES) + SCENE_SEVERITIES)
@@ -127,8 +125,6 @@ class LoveForTraining(nn.Module):
             # encoder's clip features. The frame tokens show where the objects are in each frame, so
             # "moving left" is a comparison across frames; this puts the direction into the two motion
             # tokens, one hop from the word that asks about it.
-            from .collator import SCENE_CLASSES
-
             sampler = model.config.sampler_config
             width = sampler.num_clips * model.config.motion_encoder_config.output_dim
             self.motion_aux_head = nn.Linear(width, SCENE_CLASSES[MOTION_CLASS])
@@ -233,8 +229,6 @@ class LoveForTraining(nn.Module):
         return nn.functional.binary_cross_entropy_with_logits(logits, targets[rows, slots].float())
 
     def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
-        from .collator import SCENE_CLASSES
-
         tokens = self.model.encode_frames(pixel_values, self.task)
         logits = self.aux_head(tokens.flatten(1).float())
         loss, start = 0.0, 0

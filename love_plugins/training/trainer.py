@@ -274,9 +274,9 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set if evaluate else None,
-        data_collator=LoveCollator(processor, scene_targets=bool(cfg.aux_weight or cfg.motion_aux_weight)
-                                   and stage == "stage0",
-                                   word_matches=bool(cfg.match_weight) and stage == "stage0"),
+        # the batches carry probe targets only where the wrapper kept a probe (stage 0)
+        data_collator=LoveCollator(processor, scene_targets=bool(wrapper.aux_weight or wrapper.motion_aux_weight),
+                                   word_matches=bool(wrapper.match_weight)),
         compute_metrics=_compute_metrics_for(stage) if evaluate else None,
         callbacks=callbacks,
     )
