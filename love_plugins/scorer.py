@@ -246,6 +246,7 @@ class Scorer:
             worker_init_fn=_decoding_worker_init,
             pin_memory=self.device.type == "cuda",
             prefetch_factor=2 if self.num_workers else None,
+            generator=torch.Generator(),  # scoring leaves the caller's global RNG alone
         )
         bar = tqdm(total=len(paths), desc="scoring", unit="video", disable=not progress)
         for items in loader:

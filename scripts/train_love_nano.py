@@ -3,7 +3,7 @@
 (tiny-base pretraining), LOVE stage 1 → stage 2 per score task, QA LoRA, held-out evaluation.
 
     python scripts/train_love_nano.py                       # writes love_plugins/assets/love-nano
-    python scripts/train_love_nano.py --out /tmp/nano --threads 2
+    python scripts/train_love_nano.py --out /tmp/nano --work-dir /tmp/nano-work
 
 Everything runs on the CPU; the wall time and the held-out figures land in the bundle's
 training_info.json. love-nano is a demonstration model (synthetic clips only).
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "love_plugins" / "assets" / "love-nano"), help="bundle folder")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR),
                         help="suites, video cache, stage bundles (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of the LOVE stages; stage 0 uses --stage0-threads (default: %(default)s)")
     for f in dataclasses.fields(NanoRecipe):
         kind = (lambda text: text.lower() in ("1", "true", "yes")) if isinstance(f.default, bool) else type(f.default)
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,

@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 import love_plugins
 from love_plugins.cli import main as cli_main
@@ -55,6 +56,13 @@ def test_deterministic(suite, scorer):
     root, rows = suite
     video = str(root / rows[0]["video"])
     assert scorer.score(video)[0].perception == scorer.score(video)[0].perception
+
+
+def test_scoring_leaves_the_global_rng_alone(suite, scorer):
+    root, rows = suite
+    state = torch.get_rng_state()
+    scorer.score([str(root / r["video"]) for r in rows[:2]])
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_bad_video_is_recorded_and_others_scored(suite, scorer, tmp_path):

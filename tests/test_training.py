@@ -119,6 +119,18 @@ def test_padded_batch_gives_the_same_loss_as_single_samples(suite, cache_dir, ta
     assert padded["loss"].item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-6)
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_decoding_into_the_cache_leaves_the_global_rng_alone(suite, tmp_path, workers):
+    """A run that decodes its videos must train exactly as a rerun that finds them cached."""
+    videos = [r.video for r in load_records(suite / "manifest.jsonl", "perception", "train")[:3]]
+    sampler = build_tiny_model()[0].config.sampler_config
+    state = torch.get_rng_state()
+    VideoCache(sampler, tmp_path, num_workers=workers).load(videos)
+    assert torch.equal(torch.get_rng_state(), state)
+    VideoCache(sampler, tmp_path).load(videos)  # now from disk
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_evaluation_metrics_shapes():
     preds = torch.tensor([[0.1, 0.2, float("nan")], [0.5, 0.4, float("nan")], [0.9, 0.8, float("nan")],
                           [float("nan"), 0.3, 0.9], [float("nan"), 0.3, 0.2]]).numpy()
@@ -331,3 +343,32 @@ def test_checkpointing_argument_name_follows_the_installed_transformers():
     current = _checkpointing_arguments(TrainingArguments, False)
     assert set(current) <= set(TrainingArguments.__dataclass_fields__)
     assert False in current.values()
+
+
+def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
+    """`build_love_nano` (what scripts/train_love_nano.py runs): every stage in order, a bundle the
+    Scorer loads, figures and recipe recorded, and stage 0's own thread count undone afterwards."""
+    from love_plugins.scorer import load
+    from love_plugins.training.nano import BUNDLE_FILES, NanoRecipe, build_love_nano
+
+    recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, stage0_epochs=0.34, stage1_epochs=0.34,
+                        stage2_perception_epochs=0.34, stage2_correspondence_epochs=0.34, qa_epochs=0.34,
+                        stage0_threads=1, decode_workers=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        info = build_love_nano(tmp_path / "work", tmp_path / "out", recipe)
+        assert torch.get_num_threads() == 2  # stage 0 ran on its own count, the rest on the caller's
+    finally:
+        torch.set_num_threads(threads)
+    assert [run["stage"] for run in info["history"]] == ["stage0", "stage1", "stage2", "stage1", "stage2", "qa"]
+    assert info["recipe"]["stage2_perception_epochs"] == 0.34 and info["recipe"]["stage0_threads"] == 1
+    assert set(info["timings_seconds"]) == {"synth", "stage0", "perception_stage1", "perception_stage2",
+                                            "correspondence_stage1", "correspondence_stage2", "qa_stageqa",
+                                            "heldout_eval"}
+    assert info["heldout"]["scored"] == 5 and info["heldout"]["failed"] == 0
+    assert all((tmp_path / "out" / name).is_file() for name in BUNDLE_FILES if name != "special_tokens_map.json")
+    scores = load(str(tmp_path / "out"), device="cpu").score([str(p) for p in sorted(
+        (tmp_path / "work" / "suite_heldout").rglob("*.mp4"))][:2], prompts=["a red circle"] * 2)
+    assert [s.error for s in scores] == [None, None]
+    assert all(s.perception is not None and s.correspondence is not None for s in scores)

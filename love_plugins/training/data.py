@@ -221,7 +221,10 @@ class VideoCache:
                 todo.append(video)
         if not todo:
             return
-        loader = DataLoader(_Decode(todo, self.sampler), batch_size=None, num_workers=self.num_workers)
+        # A private generator: a DataLoader draws its workers' base seed from the global RNG otherwise,
+        # so a run that decodes its videos would train differently from a rerun that finds them cached.
+        loader = DataLoader(_Decode(todo, self.sampler), batch_size=None, num_workers=self.num_workers,
+                            generator=torch.Generator())
         if progress:
             from tqdm.auto import tqdm
 
