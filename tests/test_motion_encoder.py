@@ -154,6 +154,20 @@ def test_geometry_is_cached_across_calls():
     assert fragment_gate.cache_info().hits - hits == sum(MotionEncoderConfig.tiny().depths)
 
 
+def test_geometry_cached_while_scoring_still_trains():
+    """Scoring (inference mode) first, then training in the same process: the cached masks must
+    not be inference tensors, which autograd refuses."""
+    fragment_gate.cache_clear()
+    shifted_window_mask.cache_clear()
+    encoder = tiny_encoder()
+    clips = torch.randn(1, 3, 8, 32, 32)
+    with torch.inference_mode():
+        encoder(clips)
+    encoder.requires_grad_(True)
+    encoder(clips).square().sum().backward()
+    assert encoder.patch_embed.proj.weight.grad is not None
+
+
 # ---------------------------------------------------------------------------------- weights
 
 

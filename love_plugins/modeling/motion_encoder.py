@@ -161,7 +161,21 @@ def _shift_regions(size: int, window: int, shift: int) -> torch.Tensor:
     return labels
 
 
-@functools.lru_cache(maxsize=64)
+def _cached_constant(build):
+    """`lru_cache` for constant tensors, always built as normal tensors: one first asked for while
+    scoring (under `torch.inference_mode`) would otherwise be an inference tensor, which autograd
+    refuses, and training in the same process would fail."""
+
+    @functools.lru_cache(maxsize=64)
+    @functools.wraps(build)
+    def cached(*args):
+        with torch.inference_mode(False):
+            return build(*args)
+
+    return cached
+
+
+@_cached_constant
 def shifted_window_mask(
     padded_size: Size3, window: Size3, shift: Size3, device: torch.device
 ) -> torch.Tensor:
@@ -173,7 +187,7 @@ def shifted_window_mask(
     return (differs.float() * SHIFT_MASK_VALUE).to(device)
 
 
-@functools.lru_cache(maxsize=64)
+@_cached_constant
 def fragment_gate(padded_size: Size3, window: Size3, shift: Size3, device: torch.device) -> torch.Tensor:
     """(num_windows, N, N) L1 distance between the fragment coordinates of two tokens.
 
