@@ -85,6 +85,15 @@ def test_each_stage_trains_only_its_parameters():
     assert qa and all("lora_" in n and ".qa." in n for n in qa)
     for stage, task in [("stage0", "perception"), ("stage1", "qa"), ("stage2", "perception"), ("qa", "qa")]:
         assert not any(n.startswith("motion_encoder") for n in trainable_parameter_names(model, stage, task))
+    # love-nano's pre-training: the encoders stage trains the two encoders and the task's vision projector,
+    # after which stage 0 can leave the vision tower as it is
+    encoders = trainable_parameter_names(model, "encoders", "perception")
+    assert {n.split(".")[0] for n in encoders} == {"vision_tower", "motion_encoder", "projectors"}
+    assert all(n.startswith("projectors.perception") for n in encoders if n.startswith("projectors"))
+    assert not any("lora_" in n for n in encoders)
+    stage0 = trainable_parameter_names(model, "stage0", "perception")
+    frozen_eyes = trainable_parameter_names(model, "stage0", "perception", vision_tower=False)
+    assert set(frozen_eyes) == {n for n in stage0 if not n.startswith("vision_tower")} and len(frozen_eyes) < len(stage0)
 
 
 def _batch_parts(suite, cache_dir, task, n=4):
@@ -175,6 +184,45 @@ def test_loss_falls_and_heldout_srcc_rises(suite, cache_dir, tmp_path):
     # 0.48, 0.44, 0.44), so the rise is asserted on the best and on the median epoch, not epoch by epoch.
     median = sorted(evals)[len(evals) // 2]
     assert max(evals) >= before + 0.3 and median >= before + 0.15, (before, evals)
+
+
+def test_encoders_stage_trains_only_the_encoders_and_learns(suite, cache_dir, tmp_path):
+    """The encoders stage (love-nano's pre-training of the eyes): no LLM, a discarded quality head on
+    pooled features; its loss falls, only the encoders and the perception projector move, and the
+    bundle it writes is a plain LOVE model (no trace of the discarded heads) that stage 0 starts from."""
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    out = tmp_path / "encoders"
+    info = train(TrainConfig(task="perception", stage="encoders", data=str(suite / "manifest.jsonl"),
+                             output_dir=str(out), cache_dir=str(cache_dir), num_train_epochs=8, learning_rate=3e-3,
+                             warmup_ratio=0.3, aux_weight=1.0, **_fast(per_device_train_batch_size=8)),
+                 model=model, tokenizer=tokenizer)
+    run = info["history"][-1]
+    assert run["stage"] == "encoders" and "eval_perception_srcc" in run["final_eval"]
+    losses = [e["loss"] for e in run["log_history"] if "loss" in e]
+    assert sum(losses[-4:]) < 0.6 * sum(losses[:4]), losses  # MOS + severities + scene classes
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed <= set(trainable_parameter_names(model, "encoders", "perception"))
+    assert {n.split(".")[0] for n in changed} == {"vision_tower", "motion_encoder", "projectors"}
+    from safetensors import safe_open
+
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        assert not any("quality_head" in k or "aux_head" in k for k in f.keys())
+    vision = [n for n in before if n.startswith("vision_tower")][0]
+    info = train(TrainConfig(task="perception", stage="0", stage0_tasks=("perception", "qa"), model=str(out),
+                             data=str(suite / "manifest.jsonl"), output_dir=str(tmp_path / "stage0"),
+                             cache_dir=str(cache_dir), max_steps=2, learning_rate=1e-3, train_vision_tower=False,
+                             aux_weight=1.0, **_fast()))
+    assert [run["stage"] for run in info["history"]] == ["encoders", "stage0"]
+    stage0 = love_plugins.load(tmp_path / "stage0", device="cpu").model.state_dict()
+    encoded = love_plugins.load(out, device="cpu").model.state_dict()
+    assert torch.equal(stage0[vision], encoded[vision])  # the vision tower stayed as the encoders stage left it
+    projector = [k for k in encoded if k.startswith("projectors.perception")]
+    assert any(not torch.equal(stage0[k], encoded[k]) for k in projector)  # while its projector trained on
+    with pytest.raises(ValueError, match="task must be perception"):
+        LoveForTraining(model, LoveProcessor(tokenizer, model.config), "encoders", "qa")
+    with pytest.raises(ValueError, match="--task perception"):  # before any video is decoded
+        TrainConfig(task="qa", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"))
 
 
 class _Interrupt(TrainerCallback):
@@ -351,7 +399,8 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
     from love_plugins.scorer import load
     from love_plugins.training.nano import BUNDLE_FILES, NanoRecipe, build_love_nano
 
-    recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, stage0_epochs=0.34, stage1_epochs=0.34,
+    recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, encoders_epochs=0.34, encoders_batch_size=4,
+                        stage0_epochs=0.34, stage1_epochs=0.34,
                         stage2_perception_epochs=0.34, stage2_correspondence_epochs=0.34, qa_epochs=0.34,
                         stage0_threads=1, decode_workers=0)
     threads = torch.get_num_threads()
@@ -361,9 +410,10 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
         assert torch.get_num_threads() == 2  # stage 0 ran on its own count, the rest on the caller's
     finally:
         torch.set_num_threads(threads)
-    assert [run["stage"] for run in info["history"]] == ["stage0", "stage1", "stage2", "stage1", "stage2", "qa"]
+    assert [run["stage"] for run in info["history"]] == ["encoders", "stage0", "stage1", "stage2", "stage1", "stage2",
+                                                         "qa"]
     assert info["recipe"]["stage2_perception_epochs"] == 0.34 and info["recipe"]["stage0_threads"] == 1
-    assert set(info["timings_seconds"]) == {"synth", "stage0", "perception_stage1", "perception_stage2",
+    assert set(info["timings_seconds"]) == {"synth", "encoders", "stage0", "perception_stage1", "perception_stage2",
                                             "correspondence_stage1", "correspondence_stage2", "qa_stageqa",
                                             "heldout_eval"}
     assert info["heldout"]["scored"] == 5 and info["heldout"]["failed"] == 0

@@ -19,7 +19,7 @@ import sys
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, choices=("perception", "correspondence", "qa"))
-    parser.add_argument("--stage", required=True, help="1, 2 or qa (QA: 2 = qa); 0 = tiny-base pretraining")
+    parser.add_argument("--stage", required=True, help="1, 2 or qa (QA: 2 = qa); encoders, 0 = love-nano's pre-training of a base built from config")
     parser.add_argument("--data", required=True, metavar="META_OR_MANIFEST",
                         help="LOVE meta JSON, manifest.jsonl/.csv, or a `love-eval synth` folder")
     parser.add_argument("--output-dir", "-o", required=True, help="bundle folder to write (checkpoints inside)")
@@ -30,6 +30,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", dest="lr_scheduler_type", default="cosine")
     parser.add_argument("--warmup-ratio", type=float, default=0.03)
     parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping; 0 = none (default: %(default)s)")
     parser.add_argument("--epochs", dest="num_train_epochs", type=float, default=10.0)
     parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs)")
     parser.add_argument("--batch-size", dest="per_device_train_batch_size", type=int, default=4,

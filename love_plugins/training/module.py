@@ -7,14 +7,19 @@ Stages (SPEC §2, LOVE's recipe):
 * ``stage2`` — the task's LoRA adapters (vision tower and LLM) and its score head learn with L1
   between the head's output and MOS/100; the projectors are frozen.
 * ``qa`` — the QA LoRA adapters learn with next-token cross-entropy on the Yes/No answer.
+* ``encoders`` — not in LOVE: the vision tower, the task's vision projector and the motion encoder
+  learn the MOS (and, on synthetic clips, the six degradation severities and the scene attributes)
+  through small discarded heads on their pooled outputs; no LLM. It stands in for the quality
+  pre-training the encoders of a base built from config lack (love-nano), before stage 0.
 * ``stage0`` — not in LOVE: full fine-tuning of the shared base on all tasks at once (LM loss on the
   answers + L1 through each score head). It stands in for InternVL3's pre-training when a tiny base
   is built from config (love-nano) and no pretrained weights exist. Stage 0 uses one task's
   projector slot (`slot`) for every task; `copy_projectors` then seeds all tasks from it, as
   LOVE's tasks all start from InternVL3's one `mlp1`.
 
-The motion encoder stays frozen in LOVE's stages; only love-nano's stage 0 trains it
-(`train_motion_encoder`), standing in for FAST-VQA's quality pre-training of `temporal.pth`.
+The motion encoder stays frozen in LOVE's stages; only love-nano's pre-training stages train it
+(`encoders`, or stage 0 with `train_motion_encoder`), standing in for FAST-VQA's quality
+pre-training of `temporal.pth`. Stage 0 can also keep the vision tower frozen (`train_vision_tower`).
 
 `forward(**batch)` returns ``{"loss", "logits"}`` where ``logits`` is (B, 3): the head's score
 (MOS/100, NaN where the task has no head), the level expectation from the level-word distribution
@@ -32,24 +37,35 @@ from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
 from .collator import MOTION_CLASS, SCENE_CLASSES, SCENE_SEVERITIES
 
-STAGES = ("stage0", "stage1", "stage2", "qa")
+STAGES = ("encoders", "stage0", "stage1", "stage2", "qa")
+
+# The encoders stage regresses the standardised MOS: (MOS/100 - centre) / scale (MOS is 8-92 on the suite).
+MOS_CENTER, MOS_SCALE = 0.5, 0.25
 
 
 def _is_lora_of(name: str, task: str) -> bool:
     return f".lora_A.{task}." in name or f".lora_B.{task}." in name
 
 
-def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_encoder: bool = False) -> list[str]:
-    """Names of the parameters `stage` trains for `task` (see module docstring). `motion_encoder`
-    (stage 0 only) also pre-trains the motion encoder, which every LOVE stage then keeps frozen."""
+def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_encoder: bool = False,
+                              vision_tower: bool = True) -> list[str]:
+    """Names of the parameters `stage` trains for `task` (see module docstring). In stage 0,
+    `motion_encoder` also pre-trains the motion encoder, which every LOVE stage then keeps frozen,
+    and `vision_tower=False` keeps the vision tower as the encoders stage left it."""
     names = []
     for name, _ in model.named_parameters():
         head = name.split(".")
         if head[0] == "motion_encoder":
-            if stage == "stage0" and motion_encoder:
+            if stage == "encoders" or (stage == "stage0" and motion_encoder):
                 names.append(name)
             continue
-        if stage == "stage0":
+        if stage == "stage0" and head[0] == "vision_tower" and not vision_tower:
+            continue
+        if stage == "encoders":
+            keep = ("lora_A" not in head and "lora_B" not in head) and (
+                head[0] == "vision_tower" or (head[0] == "projectors" and head[1] == task)
+            )
+        elif stage == "stage0":
             keep = ("lora_A" not in head and "lora_B" not in head) and (
                 head[0] not in ("projectors", "motion_projectors") or head[1] == task
             )
@@ -66,9 +82,10 @@ def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_en
     return names
 
 
-def configure_trainable(model: LoveModel, stage: str, task: str, motion_encoder: bool = False) -> int:
+def configure_trainable(model: LoveModel, stage: str, task: str, motion_encoder: bool = False,
+                        vision_tower: bool = True) -> int:
     """Freeze everything but what `stage` trains; returns the number of trainable parameters."""
-    keep = set(trainable_parameter_names(model, stage, task, motion_encoder))
+    keep = set(trainable_parameter_names(model, stage, task, motion_encoder, vision_tower))
     count = 0
     for name, param in model.named_parameters():
         param.requires_grad_(name in keep)
@@ -99,7 +116,7 @@ class LoveForTraining(nn.Module):
 
     def __init__(self, model: LoveModel, processor: LoveProcessor, stage: str, task: str, l1_weight: float = 1.0,
                  aux_weight: float = 0.0, train_motion_encoder: bool = False, match_weight: float = 0.0,
-                 match_layer: int = 1, motion_aux_weight: float = 0.0):
+                 match_layer: int = 1, motion_aux_weight: float = 0.0, train_vision_tower: bool = True):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -107,18 +124,29 @@ class LoveForTraining(nn.Module):
             raise ValueError("stage 2 trains a score head: task must be perception or correspondence")
         if stage == "qa" and task != "qa":
             raise ValueError("the qa stage trains the qa task")
+        if stage == "encoders" and task != "perception":
+            raise ValueError("the encoders stage learns the perception MOS: task must be perception")
         self.model = model
         self.stage = stage
         self.task = task
         self.l1_weight = l1_weight
-        self.aux_weight = aux_weight if stage == "stage0" else 0.0
+        self.aux_weight = aux_weight if stage in ("encoders", "stage0") else 0.0
+        tokens = model.config.tokens_per_frame * model.config.sampler_config.num_frames
+        hidden = model.config.text_config["hidden_size"]
         if self.aux_weight:
-            # Stage-0 only (discarded afterwards): a linear probe reading the scene's attributes and
-            # degradations off the visual tokens, standing in for the ViT's own pre-training.
-            tokens = model.config.tokens_per_frame * model.config.sampler_config.num_frames
-            hidden = model.config.text_config["hidden_size"]
-            self.aux_head = nn.Linear(tokens * hidden, sum(SCENE_CLASSES) + SCENE_SEVERITIES)
-        self.train_motion_encoder = train_motion_encoder and stage == "stage0"
+            # Pre-training only (discarded afterwards): a linear probe reading the scene's attributes
+            # (and, in stage 0, the degradations) off the visual tokens, standing in for the ViT's own
+            # pre-training.
+            severities = SCENE_SEVERITIES if stage == "stage0" else 0
+            self.aux_head = nn.Linear(tokens * hidden, sum(SCENE_CLASSES) + severities)
+        if stage == "encoders":
+            # Discarded afterwards: the standardised MOS and the six severities from the mean frame token
+            # and the motion features, so that both encoders learn what quality looks like.
+            sampler = model.config.sampler_config
+            motion = sampler.num_clips * model.config.motion_encoder_config.output_dim
+            self.quality_head = nn.Sequential(nn.Linear(hidden + motion, 128), nn.GELU(),
+                                              nn.Linear(128, 1 + SCENE_SEVERITIES))
+        self.train_motion_encoder = stage == "encoders" or (train_motion_encoder and stage == "stage0")
         self.motion_aux_weight = motion_aux_weight if self.train_motion_encoder else 0.0
         if self.motion_aux_weight:
             # Stage-0 only (discarded afterwards): the scene's direction of motion read off the motion
@@ -145,9 +173,10 @@ class LoveForTraining(nn.Module):
                              persistent=False)
         # Stage 0 trains the base itself: the (zero-initialised) LoRA branches would only add work.
         # peft's adapter switches also flip requires_grad, so they come before `configure_trainable`.
-        set_adapters_enabled(model, stage != "stage0")
+        set_adapters_enabled(model, stage not in ("encoders", "stage0"))
         model.set_task(task)
-        self.num_trainable = configure_trainable(model, stage, task, self.train_motion_encoder)
+        self.num_trainable = configure_trainable(model, stage, task, self.train_motion_encoder,
+                                                 vision_tower=train_vision_tower or stage != "stage0")
         # transformers.Trainer looks for these on the model it is given
         self.config = model.config
 
@@ -161,6 +190,11 @@ class LoveForTraining(nn.Module):
                 part.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
     gradient_checkpointing_enable = activation_checkpointing_enable  # the name transformers < 5.18 calls
+
+    @property
+    def needs_scene_targets(self) -> bool:
+        """Whether batches must carry the true scene (`LoveCollator(scene_targets=True)`)."""
+        return bool(self.aux_weight or self.motion_aux_weight or self.stage == "encoders")
 
     def forward(
         self,
@@ -178,6 +212,8 @@ class LoveForTraining(nn.Module):
         match_targets: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         model = self.model
+        if self.stage == "encoders":
+            return self._encoders_forward(pixel_values.to(model.dtype), motion_values, targets, aux_targets)
         if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
             b, c = motion_values.shape[:2]
             motion_features = model.motion_encoder(motion_values.flatten(0, 1).to(model.dtype)).reshape(b, c, -1)
@@ -228,12 +264,36 @@ class LoveForTraining(nn.Module):
         logits = self.match_head(states[rows, positions[rows, slots]].float()).squeeze(-1)
         return nn.functional.binary_cross_entropy_with_logits(logits, targets[rows, slots].float())
 
-    def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
-        tokens = self.model.encode_frames(pixel_values, self.task)
-        logits = self.aux_head(tokens.flatten(1).float())
+    def _encoders_forward(self, pixel_values: torch.Tensor, motion_values: torch.Tensor, targets: torch.Tensor,
+                          aux_targets: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The encoders stage: no LLM; the quality head reads the pooled frame tokens and motion features."""
+        model = self.model
+        tokens = model.encode_frames(pixel_values, self.task)
+        b, c = motion_values.shape[:2]
+        motion = model.motion_encoder(motion_values.flatten(0, 1).to(model.dtype)).reshape(b, -1)
+        out = self.quality_head(torch.cat([tokens.mean(1), motion], dim=-1).float())
+        loss = nn.functional.mse_loss(out[:, 0], (targets.float() - MOS_CENTER) / MOS_SCALE)
+        if aux_targets is not None:
+            severities = aux_targets[:, len(SCENE_CLASSES) :]
+            loss = loss + nn.functional.mse_loss(out[:, 1:], 4 * severities)
+            if self.aux_weight:
+                loss = loss + self.aux_weight * self._scene_class_loss(self.aux_head(tokens.flatten(1).float()),
+                                                                       aux_targets)
+        score = out[:, 0] * MOS_SCALE + MOS_CENTER
+        return {"loss": loss, "logits": torch.stack([score, torch.zeros_like(score), torch.zeros_like(score)], -1)}
+
+    @staticmethod
+    def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy over the scene attributes (the first `sum(SCENE_CLASSES)` logits)."""
         loss, start = 0.0, 0
         for k, n in enumerate(SCENE_CLASSES):
             loss = loss + nn.functional.cross_entropy(logits[:, start : start + n], aux_targets[:, k].long())
             start += n
+        return loss / len(SCENE_CLASSES)
+
+    def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        tokens = self.model.encode_frames(pixel_values, self.task)
+        logits = self.aux_head(tokens.flatten(1).float())
         severities = aux_targets[:, len(SCENE_CLASSES) :]
-        return loss / len(SCENE_CLASSES) + 4 * nn.functional.mse_loss(logits[:, start:], severities)
+        start = sum(SCENE_CLASSES)
+        return self._scene_class_loss(logits, aux_targets) + 4 * nn.functional.mse_loss(logits[:, start:], severities)

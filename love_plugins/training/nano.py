@@ -13,7 +13,11 @@ Recipe (`build_love_nano`), all through `train(TrainConfig(...))`:
    correspondence prompts are redrawn from each clip's true scene at every draw
    (`SceneAugmentedDataset`) so they cannot be memorised from text. Then every task's projectors
    are seeded from that pair, as LOVE's tasks all start from InternVL3's one `mlp1`; the motion
-   encoder is frozen from here on, as in LOVE;
+   encoder is frozen from here on, as in LOVE.
+   Optional (`encoders_epochs` > 0; not in the shipped recipe): an encoders stage first, in which the
+   vision tower, the perception projector and the motion encoder alone learn the MOS, the six
+   degradation severities and the scene attributes through small discarded heads, and a stage 0 that
+   keeps them frozen (`stage0_vision_tower`, `stage0_motion_encoder`), which runs 2.3x faster;
 1. LOVE stage 1 per score task: projectors with cross-entropy on the level sentence;
 2. LOVE stage 2 per score task: LoRA (vision + LLM) + score head with L1 on MOS/100;
 3. LOVE QA: LoRA with next-token loss on Yes/No.
@@ -91,6 +95,13 @@ class NanoRecipe:
     train_seed: int = 0
     heldout_seed: int = 1
     batch_size: int = 8
+    # The encoders stage before stage 0 (0 epochs: none, as shipped). With it and both encoders frozen in
+    # stage 0 (lr 5e-4, 12 epochs), held-out figures were within the run-to-run spread of the shipped
+    # recipe's, in 1,540 s instead of 1,700 (README).
+    encoders_epochs: float = 0.0
+    encoders_lr: float = 3e-3
+    encoders_batch_size: int = 32
+    encoders_warmup_ratio: float = 0.3
     stage0_epochs: float = 7.0
     stage0_lr: float = 3e-4
     stage0_aux_weight: float = 1.0
@@ -102,6 +113,7 @@ class NanoRecipe:
     stage0_match_layer: int = 1
     stage0_motion_aux_weight: float = 0.0  # direction-of-motion probe on the motion encoder's clip features
     stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
+    stage0_vision_tower: bool = True  # False: stage 0 keeps the vision tower as the encoders stage left it
     stage0_qa_repeat: int = 3
     stage1_epochs: float = 0.5
     stage1_lr: float = 3e-4
@@ -193,7 +205,17 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
     stage0 = work / "stage0"
     threads = torch.get_num_threads()
     torch.set_num_threads(recipe.stage0_threads)
+    in_memory = dict(model=model, tokenizer=tokenizer)  # where stage 0 starts, unless the encoders stage ran
+    stage0_start = {}
     try:
+        if recipe.encoders_epochs > 0:
+            train(TrainConfig(task="perception", stage="encoders", output_dir=str(work / "encoders"),
+                              num_train_epochs=recipe.encoders_epochs, learning_rate=recipe.encoders_lr,
+                              warmup_ratio=recipe.encoders_warmup_ratio, aux_weight=1.0, name=NANO_NAME,
+                              **{**common, "per_device_train_batch_size": recipe.encoders_batch_size}),
+                  **in_memory)
+            in_memory, stage0_start = {}, {"model": str(work / "encoders")}  # its bundle keeps its history
+            t = lap("encoders", t)
         train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                           learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
                           l1_weight=recipe.stage0_l1_weight,
@@ -201,10 +223,11 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
                           open_share=recipe.stage0_open_share,
                           match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
                           train_motion_encoder=recipe.stage0_motion_encoder,
+                          train_vision_tower=recipe.stage0_vision_tower,
                           motion_aux_weight=recipe.stage0_motion_aux_weight,
                           stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
                           name=NANO_NAME,
-                          **common), model=model, tokenizer=tokenizer)
+                          **stage0_start, **common), **in_memory)
     finally:
         torch.set_num_threads(threads)
     model = LoveModel.from_pretrained(stage0)

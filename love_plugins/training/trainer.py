@@ -42,7 +42,7 @@ class TrainConfig:
     """Everything a run needs; recorded verbatim in the bundle's training_info.json."""
 
     task: str
-    stage: str  # "1", "2", "qa" (or "stage1", ...); "0" = love-nano's base pretraining
+    stage: str  # "1", "2", "qa" (or "stage1", ...); "encoders", "0" = love-nano's base pretraining
     data: str  # LOVE meta JSON, manifest (.jsonl/.csv) or suite folder
     output_dir: str
     model: str = "love-nano"  # bundle directory, "love-nano" or "tiny-random"
@@ -52,6 +52,7 @@ class TrainConfig:
     lr_scheduler_type: str = "cosine"
     warmup_ratio: float = 0.03
     weight_decay: float = 0.01
+    max_grad_norm: float = 1.0  # gradient clipping (transformers' default); 0 = none
     num_train_epochs: float = 10.0
     max_steps: int = -1
     per_device_train_batch_size: int = 4
@@ -74,6 +75,7 @@ class TrainConfig:
     match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
     motion_aux_weight: float = 0.0  # stage 0 with train_motion_encoder: direction-of-motion probe on its features
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
+    train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
     resume: str | None = None  # None, "auto" (last checkpoint if any) or a checkpoint directory
     deepspeed: str | None = None  # DeepSpeed JSON config (ZeRO-1/2), passed to TrainingArguments
     cache_dir: str | None = None  # decoded-video cache (default: <output_dir>/video_cache)
@@ -91,14 +93,16 @@ class TrainConfig:
             raise ValueError("--stage qa trains the qa task")
         if self.stage == "stage2" and self.task not in SCORE_TASKS:
             raise ValueError("stage 2 (score head + LoRA with L1) is for perception and correspondence")
+        if self.stage == "encoders" and self.task != "perception":
+            raise ValueError("the encoders stage learns the perception MOS: --task perception")
         self.stage0_tasks = tuple(self.stage0_tasks)
 
 
 def normalize_stage(stage: str | int) -> str:
     text = str(stage).lower().removeprefix("stage")
-    out = {"0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
+    out = {"encoders": "encoders", "0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
     if out is None:
-        raise ValueError(f"unknown stage {stage!r}; use 0, 1, 2 or qa")
+        raise ValueError(f"unknown stage {stage!r}; use 1, 2 or qa (encoders, 0: love-nano's pre-training)")
     return out
 
 
@@ -228,7 +232,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         train_set = LoveDataset(train_records, cache, progress=True)
     eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
     share_cache([d for d in (train_set, eval_set) if d is not None])
-    if not (stage == "stage0" and cfg.train_motion_encoder):
+    if not (stage == "encoders" or (stage == "stage0" and cfg.train_motion_encoder)):
         train_set.precompute_motion(model)  # frozen: once per video, never again per step
         if eval_set is not None:
             eval_set.precompute_motion(model)
@@ -236,7 +240,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
 
     wrapper = LoveForTraining(model, processor, stage, cfg.task, l1_weight=cfg.l1_weight, aux_weight=cfg.aux_weight,
                               train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
-                              match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight)
+                              match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight,
+                              train_vision_tower=cfg.train_vision_tower)
     evaluate = eval_set is not None and cfg.eval_strategy != "no"
     args = TrainingArguments(
         output_dir=str(output_dir / CHECKPOINTS),
@@ -244,6 +249,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         lr_scheduler_type=cfg.lr_scheduler_type,
         warmup_steps=cfg.warmup_ratio,  # a float < 1 is a ratio of the total steps
         weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
         num_train_epochs=cfg.num_train_epochs,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
@@ -274,8 +280,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set if evaluate else None,
-        # the batches carry probe targets only where the wrapper kept a probe (stage 0)
-        data_collator=LoveCollator(processor, scene_targets=bool(wrapper.aux_weight or wrapper.motion_aux_weight),
+        # the batches carry the true scenes only where the wrapper learns from them (pre-training)
+        data_collator=LoveCollator(processor, scene_targets=wrapper.needs_scene_targets,
                                    word_matches=bool(wrapper.match_weight)),
         compute_metrics=_compute_metrics_for(stage) if evaluate else None,
         callbacks=callbacks,
