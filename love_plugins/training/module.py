@@ -61,14 +61,11 @@ def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_en
             continue
         if stage == "stage0" and head[0] == "vision_tower" and not vision_tower:
             continue
+        is_lora = "lora_A" in head or "lora_B" in head
         if stage == "encoders":
-            keep = ("lora_A" not in head and "lora_B" not in head) and (
-                head[0] == "vision_tower" or (head[0] == "projectors" and head[1] == task)
-            )
+            keep = not is_lora and (head[0] == "vision_tower" or (head[0] == "projectors" and head[1] == task))
         elif stage == "stage0":
-            keep = ("lora_A" not in head and "lora_B" not in head) and (
-                head[0] not in ("projectors", "motion_projectors") or head[1] == task
-            )
+            keep = not is_lora and (head[0] not in ("projectors", "motion_projectors") or head[1] == task)
         elif stage == "stage1":
             keep = head[0] in ("projectors", "motion_projectors") and head[1] == task
         elif stage == "stage2":
@@ -217,8 +214,7 @@ class LoveForTraining(nn.Module):
         if self.stage == "encoders":
             return self._encoders_forward(pixel_values.to(model.dtype), motion_values, targets, aux_targets)
         if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
-            b, c = motion_values.shape[:2]
-            motion_features = model.motion_encoder(motion_values.flatten(0, 1).to(model.dtype)).reshape(b, c, -1)
+            motion_features = self._trained_motion_features(motion_values)
         elif motion_features is None:
             motion_features = model.encode_motion(motion_values)
         if self.stage != "stage0" and not bool((task_ids == TASKS.index(self.task)).all()):
@@ -271,8 +267,7 @@ class LoveForTraining(nn.Module):
         """The encoders stage: no LLM; the quality head reads the pooled frame tokens and the motion features."""
         model = self.model
         tokens = model.encode_frames(pixel_values, self.task)
-        b, c = motion_values.shape[:2]
-        motion = model.motion_encoder(motion_values.flatten(0, 1).to(model.dtype)).reshape(b, -1)
+        motion = self._trained_motion_features(motion_values).flatten(1)
         out = self.quality_head(torch.cat([tokens.mean(1), tokens.amax(1), motion], dim=-1).float())
         loss = nn.functional.mse_loss(out[:, 0], (targets.float() - MOS_CENTER) / MOS_SCALE)
         if aux_targets is not None:
@@ -283,6 +278,11 @@ class LoveForTraining(nn.Module):
                                                                        aux_targets)
         score = out[:, 0] * MOS_SCALE + MOS_CENTER
         return {"loss": loss, "logits": torch.stack([score, torch.zeros_like(score), torch.zeros_like(score)], -1)}
+
+    def _trained_motion_features(self, motion_values: torch.Tensor) -> torch.Tensor:
+        """`LoveModel.encode_motion` with gradients, for the stages that train the motion encoder."""
+        b, c = motion_values.shape[:2]
+        return self.model.motion_encoder(motion_values.flatten(0, 1).to(self.model.dtype)).reshape(b, c, -1)
 
     @staticmethod
     def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
