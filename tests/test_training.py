@@ -223,6 +223,20 @@ def test_encoders_stage_trains_only_the_encoders_and_learns(suite, cache_dir, tm
         LoveForTraining(model, LoveProcessor(tokenizer, model.config), "encoders", "qa")
     with pytest.raises(ValueError, match="--task perception"):  # before any video is decoded
         TrainConfig(task="qa", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"))
+    with pytest.raises(ValueError, match="max_grad_norm must be >= 0"):
+        TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
+                    max_grad_norm=-1.0)
+
+
+def test_encoders_stage_learns_from_the_mos_alone_without_true_scenes(suite, cache_dir, tmp_path):
+    """On annotations without the synthetic scenes (LOVE's meta JSON), the stage trains on the MOS only."""
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    assert all(r.scene is None for r in load_records(suite / "meta_perception.json", "perception", "train"))
+    info = train(TrainConfig(task="perception", stage="encoders", data=str(suite / "meta_perception.json"),
+                             output_dir=str(tmp_path / "encoders"), cache_dir=str(cache_dir), max_steps=3,
+                             learning_rate=1e-3, aux_weight=1.0, **_fast()), model=model, tokenizer=tokenizer)
+    run = info["history"][-1]
+    assert run["global_step"] == 3 and "eval_perception_srcc" in run["final_eval"]
 
 
 class _Interrupt(TrainerCallback):

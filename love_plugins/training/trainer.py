@@ -95,6 +95,8 @@ class TrainConfig:
             raise ValueError("stage 2 (score head + LoRA with L1) is for perception and correspondence")
         if self.stage == "encoders" and self.task != "perception":
             raise ValueError("the encoders stage learns the perception MOS: --task perception")
+        if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
+            raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
         self.stage0_tasks = tuple(self.stage0_tasks)
 
 
