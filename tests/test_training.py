@@ -436,3 +436,32 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
         (tmp_path / "work" / "suite_heldout").rglob("*.mp4"))][:2], prompts=["a red circle"] * 2)
     assert [s.error for s in scores] == [None, None]
     assert all(s.perception is not None and s.correspondence is not None for s in scores)
+
+
+def test_dct_patch_embedding_is_an_orthogonal_filter_bank():
+    """`vision_patch_init="dct"`: channels 0-2 read each colour's patch mean, the others are orthogonal
+    luma DCT bases (blind to a flat patch, they pass its texture and noise); nothing else changes."""
+    from love_plugins.training.nano import build_nano_model, dct_patch_embedding_
+
+    dct, _ = build_nano_model(0, vision_patch_init="dct")
+    plain, _ = build_nano_model(0)
+    conv = dct.vision_tower.embeddings.patch_embeddings.projection
+    weight = conv.weight.detach()
+    ac = weight[3:].flatten(1)
+    gram = ac @ ac.T
+    assert torch.allclose(gram, torch.eye(len(ac)) * gram[0, 0], atol=1e-6)  # orthogonal, equal norms
+
+    flat = torch.zeros(1, 3, 8, 8)
+    flat[:, 0], flat[:, 1], flat[:, 2] = 0.5, -1.0, 2.0
+    out = conv(flat).flatten()
+    assert torch.allclose(out[:3], torch.tensor([0.5, -1.0, 2.0]) * 8, atol=1e-5)  # 64 pixels × 1/8
+    assert out[3:].abs().max() < 1e-5  # a flat patch excites no AC filter
+    noisy = flat + torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert conv(noisy).flatten()[3:].abs().max() > 0.1
+
+    different = {name for name, p in dct.state_dict().items() if not torch.equal(p, plain.state_dict()[name])}
+    assert different == {"vision_tower.embeddings.patch_embeddings.projection.weight"}  # the bias starts at 0 anyway
+    with pytest.raises(ValueError, match="vision_patch_init"):
+        build_nano_model(0, vision_patch_init="gabor")
+    with pytest.raises(ValueError, match="square RGB patch embedding"):
+        dct_patch_embedding_(torch.nn.Conv2d(1, 8, 8, 8))
