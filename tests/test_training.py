@@ -441,7 +441,7 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
 def test_dct_patch_embedding_is_an_orthogonal_filter_bank():
     """`vision_patch_init="dct"`: channels 0-2 read each colour's patch mean, the others are orthogonal
     luma DCT bases (blind to a flat patch, they pass its texture and noise); nothing else changes."""
-    from love_plugins.training.nano import build_nano_model, dct_patch_embedding_
+    from love_plugins.training.nano import NanoRecipe, build_nano_model, dct_patch_embedding_
 
     dct, _ = build_nano_model(0, vision_patch_init="dct")
     plain, _ = build_nano_model(0)
@@ -463,5 +463,7 @@ def test_dct_patch_embedding_is_an_orthogonal_filter_bank():
     assert different == {"vision_tower.embeddings.patch_embeddings.projection.weight"}  # the bias starts at 0 anyway
     with pytest.raises(ValueError, match="vision_patch_init"):
         build_nano_model(0, vision_patch_init="gabor")
+    with pytest.raises(ValueError, match="vision_patch_init"):
+        NanoRecipe(vision_patch_init="gabor")  # before any suite is written
     with pytest.raises(ValueError, match="square RGB patch embedding"):
         dct_patch_embedding_(torch.nn.Conv2d(1, 8, 8, 8))
