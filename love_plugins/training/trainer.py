@@ -234,16 +234,15 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         train_set = LoveDataset(train_records, cache, progress=True)
     eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
     share_cache([d for d in (train_set, eval_set) if d is not None])
-    if not (stage == "encoders" or (stage == "stage0" and cfg.train_motion_encoder)):
-        train_set.precompute_motion(model)  # frozen: once per video, never again per step
-        if eval_set is not None:
-            eval_set.precompute_motion(model)
-    model.cpu()
-
     wrapper = LoveForTraining(model, processor, stage, cfg.task, l1_weight=cfg.l1_weight, aux_weight=cfg.aux_weight,
                               train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
                               match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight,
                               train_vision_tower=cfg.train_vision_tower)
+    if not wrapper.train_motion_encoder:
+        train_set.precompute_motion(model)  # frozen: once per video, never again per step
+        if eval_set is not None:
+            eval_set.precompute_motion(model)
+    model.cpu()
     evaluate = eval_set is not None and cfg.eval_strategy != "no"
     args = TrainingArguments(
         output_dir=str(output_dir / CHECKPOINTS),
