@@ -226,6 +226,15 @@ def test_encoders_stage_trains_only_the_encoders_and_learns(suite, cache_dir, tm
     with pytest.raises(ValueError, match="max_grad_norm must be >= 0"):
         TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
                     max_grad_norm=-1.0)
+    # stage-0 options are refused where they would be dropped without a word, kept where they are read
+    with pytest.raises(ValueError, match="match_weight, train_vision_tower: stage-0 option"):
+        TrainConfig(task="perception", stage="2", data=str(suite), output_dir=str(tmp_path / "never"),
+                    train_vision_tower=False, match_weight=1.0)
+    with pytest.raises(ValueError, match="augment_scenes: stage-0 option"):
+        TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
+                    augment_scenes=True)
+    TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
+                aux_weight=1.0, train_motion_encoder=True)
 
 
 def test_encoders_stage_learns_from_the_mos_alone_without_true_scenes(suite, cache_dir, tmp_path):

@@ -37,6 +37,11 @@ CHECKPOINTS = "checkpoints"
 INFO_NAME = "training_info.json"
 
 
+# Options that only love-nano's stage 0 reads, with their defaults (`TrainConfig` refuses them elsewhere).
+STAGE0_ONLY = {"aux_weight": 0.0, "augment_scenes": False, "match_weight": 0.0, "motion_aux_weight": 0.0,
+               "train_motion_encoder": False, "train_vision_tower": True}
+
+
 @dataclass
 class TrainConfig:
     """Everything a run needs; recorded verbatim in the bundle's training_info.json."""
@@ -98,6 +103,12 @@ class TrainConfig:
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
         self.stage0_tasks = tuple(self.stage0_tasks)
+        if self.stage != "stage0":  # these would otherwise be dropped without a word
+            changed = [name for name, default in STAGE0_ONLY.items() if getattr(self, name) != default]
+            if self.stage == "encoders":  # the encoders stage reads the scene probe and trains the motion encoder
+                changed = [name for name in changed if name not in ("aux_weight", "train_motion_encoder")]
+            if changed:
+                raise ValueError(f"{', '.join(changed)}: stage-0 option(s), not used by stage {self.stage!r}")
 
 
 def normalize_stage(stage: str | int) -> str:
