@@ -37,7 +37,8 @@ CHECKPOINTS = "checkpoints"
 INFO_NAME = "training_info.json"
 
 
-# Options that only love-nano's stage 0 reads, with their defaults (`TrainConfig` refuses them elsewhere).
+# love-nano's pre-training options, with their defaults. Stage 0 reads them all, the encoders stage
+# `aux_weight` (and always trains the motion encoder); `TrainConfig` refuses them anywhere else.
 STAGE0_ONLY = {"aux_weight": 0.0, "augment_scenes": False, "match_weight": 0.0, "motion_aux_weight": 0.0,
                "train_motion_encoder": False, "train_vision_tower": True}
 
