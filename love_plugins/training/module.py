@@ -295,8 +295,8 @@ class LoveForTraining(nn.Module):
 
     def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
         """The scene probe. It runs the ViT a second time: reading the forward pass's tokens instead is the
-        same loss and makes stage 0 25 % faster, but the changed order of float sums changes what the
-        recipe regenerates (README), so it waits for the next retrained love-nano."""
+        same loss and saves that pass, but the changed order of float sums changes what the recipe
+        regenerates (README), so it waits for the next retrained love-nano."""
         tokens = self.model.encode_frames(pixel_values, self.task)
         logits = self.aux_head(tokens.flatten(1).float())
         severities = aux_targets[:, len(SCENE_CLASSES) :]

@@ -37,10 +37,11 @@ CHECKPOINTS = "checkpoints"
 INFO_NAME = "training_info.json"
 
 
-# love-nano's pre-training options, with their defaults. Stage 0 reads them all, the encoders stage
-# `aux_weight` (and always trains the motion encoder); `TrainConfig` refuses them anywhere else.
-STAGE0_ONLY = {"aux_weight": 0.0, "augment_scenes": False, "match_weight": 0.0, "motion_aux_weight": 0.0,
-               "train_motion_encoder": False, "train_vision_tower": True}
+# love-nano's pre-training options and the stages that read them; `TrainConfig` refuses one changed from
+# its default anywhere else (the encoders stage always trains the motion encoder, so it accepts that too).
+PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scenes": ("stage0",),
+                             "match_weight": ("stage0",), "motion_aux_weight": ("stage0",),
+                             "train_motion_encoder": ("encoders", "stage0"), "train_vision_tower": ("stage0",)}
 
 
 @dataclass
@@ -104,12 +105,11 @@ class TrainConfig:
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
         self.stage0_tasks = tuple(self.stage0_tasks)
-        if self.stage != "stage0":  # these would otherwise be dropped without a word
-            changed = [name for name, default in STAGE0_ONLY.items() if getattr(self, name) != default]
-            if self.stage == "encoders":  # the encoders stage reads the scene probe and trains the motion encoder
-                changed = [name for name in changed if name not in ("aux_weight", "train_motion_encoder")]
-            if changed:
-                raise ValueError(f"{', '.join(changed)}: stage-0 option(s), not used by stage {self.stage!r}")
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        unread = [name for name, stages in PRETRAINING_OPTION_STAGES.items()  # else dropped without a word
+                  if self.stage not in stages and getattr(self, name) != defaults[name]]
+        if unread:
+            raise ValueError(f"{', '.join(unread)}: stage-0 option(s), not used by stage {self.stage!r}")
 
 
 def normalize_stage(stage: str | int) -> str:
