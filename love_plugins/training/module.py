@@ -162,7 +162,7 @@ class LoveForTraining(nn.Module):
             # scene attribute, does the video show it? Read from the LLM's state after `match_layer`
             # layers, this gives the word a direct reason to look up its match among the visual tokens;
             # the answer position then only has to read that off the word. Without it a from-scratch
-            # LLM learns to name what it sees but never to compare it with a question (README).
+            # LLM learns to name what it sees but never to compare it with a question (docs/love-nano.md).
             if not 1 <= match_layer <= model.config.text_config["num_hidden_layers"]:
                 raise ValueError(f"match_layer must be an LLM layer, 1..{model.config.text_config['num_hidden_layers']}")
             self.match_head = nn.Linear(model.config.text_config["hidden_size"], 1)
@@ -296,7 +296,7 @@ class LoveForTraining(nn.Module):
     def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
         """The scene probe. It runs the ViT a second time: reading the forward pass's tokens instead is the
         same loss and saves that pass, but the changed order of float sums changes what the recipe
-        regenerates (README), so it waits for the next retrained love-nano."""
+        regenerates (docs/love-nano.md), so it waits for the next retrained love-nano."""
         tokens = self.model.encode_frames(pixel_values, self.task)
         logits = self.aux_head(tokens.flatten(1).float())
         severities = aux_targets[:, len(SCENE_CLASSES) :]

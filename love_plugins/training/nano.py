@@ -87,7 +87,8 @@ def dct_patch_embedding_(conv: torch.nn.Conv2d) -> None:
     Stands in for the early filters a pretrained ViT brings. From a random start, gradient descent is
     slow to find high-pass filters (a patch's colours and edges dominate its energy), and love-nano's
     encoders learnt how bad a clip looks overall rather than which artefact it shows; with this start
-    its ViT features read blur and noise far better, and stage 0 reaches a higher perception SRCC (README).
+    its ViT features read blur and noise far better, and stage 0 reaches a higher perception SRCC
+    (docs/love-nano.md).
     """
     import numpy as np
     from scipy.fft import idctn
@@ -140,7 +141,7 @@ class NanoRecipe:
     batch_size: int = 8
     # The encoders stage before stage 0 (0 epochs: none, as shipped). With it and both encoders frozen in
     # stage 0 (2.3x the steps per second), held-out perception stayed within the shipped recipe's spread
-    # and the comparison formed no more reliably (README).
+    # and the comparison formed no more reliably (docs/love-nano.md).
     encoders_epochs: float = 0.0
     encoders_lr: float = 3e-3
     encoders_batch_size: int = 32
@@ -162,7 +163,7 @@ class NanoRecipe:
     stage1_lr: float = 3e-4
     # Perception's stage 2 keeps improving for longer than correspondence's: on the shipped stage 0,
     # held-out perception SRCC 0.561 after 2 epochs, 0.61 after 6 (0.61-0.63 up to 12); correspondence
-    # 0.686 after 2, 0.656 after 4 (README).
+    # 0.686 after 2, 0.656 after 4 (docs/love-nano.md).
     stage2_perception_epochs: float = 6.0
     stage2_correspondence_epochs: float = 2.0
     stage2_lr: float = 1e-3
@@ -171,7 +172,7 @@ class NanoRecipe:
     decode_workers: int = 2
     # Stage 0 runs on this many torch threads; the LOVE stages after it on the caller's. The thread
     # count changes the order of float sums, and stage 0's outcome is sensitive to that (when the
-    # comparison forms varies more between such runs than between recipe variants; README). The
+    # comparison forms varies more between such runs than between recipe variants; docs/love-nano.md). The
     # shipped base was trained on one thread.
     stage0_threads: int = 1
     seed: int = 0
@@ -179,11 +180,12 @@ class NanoRecipe:
     motion_embed_dim: int = 8
     # The Swin3D's LayerNorm after its patch embedding, as in LOVE. Over 8 channels it erases the tubelet
     # energy that noise and blockiness show up as (the encoder trained alone on the severities: held-out
-    # MOS SRCC 0.41 without it, 0.19 with it), yet in the whole recipe it made no difference (README).
+    # MOS SRCC 0.41 without it, 0.19 with it), yet in the whole recipe it made no difference
+    # (docs/love-nano.md).
     motion_patch_norm: bool = True
     # "dct": the ViT's patch embedding starts as a DCT filter bank (`dct_patch_embedding_`). Stage 0's
     # perception rose from 0.47 to 0.70-0.72 on the test split, held-out only from 0.648 to 0.66-0.67, and
-    # the comparison formed no more reliably (README), so the shipped bundle starts from random.
+    # the comparison formed no more reliably (docs/love-nano.md), so the shipped bundle starts from random.
     vision_patch_init: str = "random"
 
     def __post_init__(self):
