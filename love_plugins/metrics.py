@@ -29,7 +29,9 @@ from love_plugins.errors import LoveError
 __all__ = [
     "CorrelationAccumulator",
     "MetricError",
+    "accuracy_ci",
     "bootstrap_ci",
+    "bootstrap_ci_or_none",
     "correlations",
     "krcc",
     "logistic4",
@@ -348,6 +350,37 @@ def bootstrap_ci(
     except MetricError as exc:
         raise MetricError(f"bootstrap_ci: metric undefined on a resample: {exc}") from exc
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def bootstrap_ci_or_none(
+    metric: Callable[..., float],
+    *arrays: Any,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> list[float] | None:
+    """`bootstrap_ci` as ``[low, high]`` for reports: None where it is switched off (``n_resamples``
+    <= 0), undefined (the metric fails on a resample) or not finite, so a report says "n/a" instead
+    of failing."""
+    if n_resamples <= 0:
+        return None
+    try:
+        low, high = bootstrap_ci(metric, *arrays, n_resamples=n_resamples, confidence_level=confidence_level,
+                                 seed=seed)
+    except (MetricError, ValueError):
+        return None
+    return [low, high] if np.isfinite(low) and np.isfinite(high) else None
+
+
+def accuracy_ci(correct: Any, n_resamples: int = 1000, confidence_level: float = 0.95,
+                seed: int = 0) -> list[float] | None:
+    """Bootstrap interval of a share of right answers (``correct``: 1/0 per question). All right or all
+    wrong leaves nothing to resample: the interval is that share on both ends."""
+    correct = _as_array(correct, "correct")
+    if correct.min() == correct.max():
+        return [float(correct[0]), float(correct[0])]
+    return bootstrap_ci_or_none(np.mean, correct, n_resamples=n_resamples, confidence_level=confidence_level,
+                                seed=seed)
 
 
 # --------------------------------------------------------------------------- streaming

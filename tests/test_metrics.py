@@ -274,6 +274,18 @@ def test_bootstrap_ci_errors():
         bootstrap_ci(srcc, [0, 0, 0, 0, 1], [1, 2, 3, 4, 5], n_resamples=200)
 
 
+def test_report_intervals_are_none_where_undefined_and_degenerate_for_constant_answers():
+    from love_plugins.metrics import accuracy_ci, bootstrap_ci_or_none
+
+    assert bootstrap_ci_or_none(srcc, PRED, TARGET, n_resamples=200, seed=7) == list(
+        bootstrap_ci(srcc, PRED, TARGET, n_resamples=200, seed=7))
+    assert bootstrap_ci_or_none(srcc, PRED, TARGET, n_resamples=0) is None  # switched off
+    assert bootstrap_ci_or_none(srcc, [0, 0, 0, 0, 1], [1, 2, 3, 4, 5], n_resamples=200) is None  # undefined
+    assert accuracy_ci([1, 1, 1]) == [1.0, 1.0] and accuracy_ci([0, 0]) == [0.0, 0.0]
+    low, high = accuracy_ci([1, 0, 1, 1, 0, 1, 1, 1] * 10, n_resamples=200)
+    assert low < 0.75 < high
+
+
 # --------------------------------------------------------------------------- accumulator
 
 

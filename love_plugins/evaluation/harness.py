@@ -246,17 +246,8 @@ def _number(value: Any) -> float | None:
 
 
 def _ci(metric, *arrays, settings: EvalSettings) -> list[float] | None:
-    if settings.n_resamples <= 0:
-        return None
-    try:
-        low, high = metrics.bootstrap_ci(metric, *arrays, n_resamples=settings.n_resamples,
-                                         confidence_level=settings.confidence_level, seed=settings.seed)
-    except (metrics.MetricError, ValueError) as exc:
-        logger.debug("no bootstrap CI: %s", exc)
-        return None
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return None
-    return [low, high]
+    return metrics.bootstrap_ci_or_none(metric, *arrays, n_resamples=settings.n_resamples,
+                                        confidence_level=settings.confidence_level, seed=settings.seed)
 
 
 def label_metrics(pred: list[float], target: list[float], models: list[str | None],
@@ -286,10 +277,8 @@ def qa_metrics(pred: list[Any], ref: list[str], dims: list[str | None], models: 
     table = metrics.qa_accuracy(pred, ref, dims if all(dims) else None)
     correct = np.array([metrics.normalize_answer(p) == metrics.normalize_answer(r) for p, r in zip(pred, ref)],
                        dtype=float)
-    if correct.min() == correct.max():
-        table["accuracy_ci"] = [float(correct[0]), float(correct[0])]
-    else:
-        table["accuracy_ci"] = _ci(np.mean, correct, settings=settings)
+    table["accuracy_ci"] = metrics.accuracy_ci(correct, n_resamples=settings.n_resamples,
+                                               confidence_level=settings.confidence_level, seed=settings.seed)
     table["model_level"] = None
     if all(models) and len(set(models)) >= metrics.MIN_MODELS:
         # Task accuracy of a T2V model = share of its videos whose task is done ("yes"); correlate the

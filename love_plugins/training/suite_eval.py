@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..metrics import (
     MetricError,
-    bootstrap_ci,
+    accuracy_ci,
+    bootstrap_ci_or_none,
     correlations,
     model_level,
     model_level_accuracy,
@@ -68,9 +67,9 @@ def confidence_intervals(rows: list[dict], results: list, n_resamples: int = CI_
 
     They say how far a figure could move on another suite of the same size: on 200 clips love-nano's
     perception SRCC of 0.65 has an interval of 0.54-0.73, wider than most differences between its
-    recipe variants.
-    Returns ``{"perception": {"srcc_ci": [low, high]}, ..., "qa": {"accuracy_ci": [low, high]}}``
-    for the tasks that were scored; a task whose interval is undefined is left out.
+    recipe variants. Returns ``{"perception": {"srcc_ci": [low, high]}, ..., "qa": {"accuracy_ci": ...}}``
+    for the tasks that were scored (an interval is None where it is undefined), as `love-eval evaluate`
+    reports them.
     """
     ok = [(row, res) for row, res in zip(rows, results) if res.ok]
     out: dict = {}
@@ -78,15 +77,11 @@ def confidence_intervals(rows: list[dict], results: list, n_resamples: int = CI_
         pairs = [(getattr(res, task), row[f"{task}_mos"]) for row, res in ok if getattr(res, task) is not None]
         if pairs:
             pred, target = zip(*pairs)
-            try:
-                out[task] = {"srcc_ci": list(bootstrap_ci(srcc, pred, target, n_resamples=n_resamples, seed=seed))}
-            except (MetricError, ValueError):
-                pass
-    correct = [normalize_answer(res.qa_answer) == normalize_answer(row["answer"])
+            out[task] = {"srcc_ci": bootstrap_ci_or_none(srcc, pred, target, n_resamples=n_resamples, seed=seed)}
+    correct = [float(normalize_answer(res.qa_answer) == normalize_answer(row["answer"]))
                for row, res in ok if res.qa_answer is not None]
-    if correct and 0 < sum(correct) < len(correct):  # all right or all wrong: no spread to resample
-        low, high = bootstrap_ci(np.mean, np.asarray(correct, dtype=float), n_resamples=n_resamples, seed=seed)
-        out["qa"] = {"accuracy_ci": [low, high]}
+    if correct:
+        out["qa"] = {"accuracy_ci": accuracy_ci(correct, n_resamples=n_resamples, seed=seed)}
     return _plain(out)
 
 
