@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 import re
 import tempfile
 import time
@@ -34,8 +33,6 @@ import numpy as np
 from love_plugins import metrics
 from love_plugins.datasets import LOVE_OUTPUTS, Dataset, Record
 from love_plugins.errors import LoveError
-
-logger = logging.getLogger(__name__)
 
 SCORE_FIELDS = ("video", "perception", "correspondence", "qa_answer", "qa_p_yes", "error")
 
