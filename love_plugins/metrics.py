@@ -372,11 +372,13 @@ def bootstrap_ci_or_none(
     return [low, high] if np.isfinite(low) and np.isfinite(high) else None
 
 
-def accuracy_ci(correct: Any, n_resamples: int = 1000, confidence_level: float = 0.95,
+def accuracy_ci(pred_answers: Any, ref_answers: Any, n_resamples: int = 1000, confidence_level: float = 0.95,
                 seed: int = 0) -> list[float] | None:
-    """Bootstrap interval of a share of right answers (``correct``: 1/0 per question). All right or all
-    wrong leaves nothing to resample: the interval is that share on both ends."""
-    correct = _as_array(correct, "correct")
+    """Bootstrap interval of :func:`qa_accuracy`'s accuracy (an answer that is not yes/no counts as
+    wrong). All right or all wrong leaves nothing to resample: the interval is that share on both ends."""
+    preds, refs = _labels(pred_answers, "pred_answers"), _labels(ref_answers, "ref_answers")
+    _same_length(preds, refs, "pred_answers", "ref_answers")
+    correct = np.array([normalize_answer(p) == normalize_answer(r) for p, r in zip(preds, refs)], dtype=float)
     if correct.min() == correct.max():
         return [float(correct[0]), float(correct[0])]
     return bootstrap_ci_or_none(np.mean, correct, n_resamples=n_resamples, confidence_level=confidence_level,

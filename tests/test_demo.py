@@ -55,7 +55,8 @@ def _scored(n: int, seed: int, noise: float):
     for i in range(n):
         mos = float(rng.uniform(10, 90))
         answer = "Yes" if i % 2 else "No"
-        rows.append({"perception_mos": mos, "correspondence_mos": mos, "answer": answer})
+        rows.append({"perception_mos": mos, "correspondence_mos": mos, "answer": answer, "model": f"m{i % 5}",
+                     "dimension": "color"})
         right = rng.random() < 0.75
         results.append(
             SimpleNamespace(
@@ -70,21 +71,22 @@ def _scored(n: int, seed: int, noise: float):
 
 def test_confidence_intervals_bracket_the_figure_and_narrow_with_more_clips():
     from love_plugins.metrics import srcc
-    from love_plugins.training.suite_eval import confidence_intervals
+    from love_plugins.training.suite_eval import suite_metrics
 
     widths = []
     for n in (50, 800):
         rows, results = _scored(n, seed=n, noise=25.0)
-        cis = confidence_intervals(rows, results, n_resamples=300)
+        assert "srcc_ci" not in suite_metrics(rows, results)["perception"]  # only when asked for
+        cis = suite_metrics(rows, results, n_resamples=300)
         low, high = cis["perception"]["srcc_ci"]
         assert low < srcc([r.perception for r in results], [r["perception_mos"] for r in rows]) < high
         qa_low, qa_high = cis["qa"]["accuracy_ci"]
         assert qa_low < 0.75 < qa_high
         assert "correspondence" not in cis  # not scored
-        assert cis == confidence_intervals(rows, results, n_resamples=300)  # seeded
+        assert cis == suite_metrics(rows, results, n_resamples=300)  # seeded
         widths.append(high - low)
     assert widths[1] < widths[0] / 2  # 16x the clips: about a quarter of the width
     rows, results = _scored(40, seed=1, noise=1.0)
     for row, res in zip(rows, results):
         res.qa_answer = row["answer"]
-    assert confidence_intervals(rows, results, n_resamples=100)["qa"] == {"accuracy_ci": [1.0, 1.0]}  # all right
+    assert suite_metrics(rows, results, n_resamples=100)["qa"]["accuracy_ci"] == [1.0, 1.0]  # all right

@@ -281,9 +281,14 @@ def test_report_intervals_are_none_where_undefined_and_degenerate_for_constant_a
         bootstrap_ci(srcc, PRED, TARGET, n_resamples=200, seed=7))
     assert bootstrap_ci_or_none(srcc, PRED, TARGET, n_resamples=0) is None  # switched off
     assert bootstrap_ci_or_none(srcc, [0, 0, 0, 0, 1], [1, 2, 3, 4, 5], n_resamples=200) is None  # undefined
-    assert accuracy_ci([1, 1, 1]) == [1.0, 1.0] and accuracy_ci([0, 0]) == [0.0, 0.0]
-    low, high = accuracy_ci([1, 0, 1, 1, 0, 1, 1, 1] * 10, n_resamples=200)
+    assert accuracy_ci(["Yes", "no"], ["yes", "No."]) == [1.0, 1.0]
+    assert accuracy_ci(["maybe", "yes"], ["yes", "no"]) == [0.0, 0.0]  # not yes/no counts as wrong
+    refs = ["yes", "no", "yes", "yes", "no", "yes", "no", "yes"] * 10
+    preds = [r if i % 4 else ("no" if r == "yes" else "yes") for i, r in enumerate(refs)]  # 3 in 4 right
+    low, high = accuracy_ci(preds, refs, n_resamples=200)
     assert low < 0.75 < high
+    with pytest.raises(MetricError, match="length mismatch"):
+        accuracy_ci(["yes"], ["yes", "no"])
 
 
 # --------------------------------------------------------------------------- accumulator

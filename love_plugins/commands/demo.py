@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import love_plugins
     from love_plugins.errors import LoveError
     from love_plugins.synth import generate_suite
-    from love_plugins.training.suite_eval import confidence_intervals, evaluate_suite
+    from love_plugins.training.suite_eval import CI_RESAMPLES, evaluate_suite
 
     started = time.perf_counter()
     out = Path(args.out)
@@ -37,12 +37,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = generate_suite(out / "suite", args.videos, args.seed, progress=True)
         scorer = love_plugins.load(args.model, device=args.device, batch_size=args.batch_size)
-        metrics, results, rows = evaluate_suite(scorer, info.root, progress=True)
+        metrics, results, rows = evaluate_suite(scorer, info.root, progress=True, n_resamples=CI_RESAMPLES)
     except (LoveError, ValueError) as exc:
         print(f"love-eval demo: error: {exc}", file=sys.stderr)
         return 2
-    for task, intervals in confidence_intervals(rows, results).items():
-        metrics[task].update(intervals)
     with (out / "scores.jsonl").open("w", encoding="utf-8") as handle:
         for row, res in zip(rows, results):
             record = {**res.to_dict(), "target_perception": row["perception_mos"],

@@ -272,9 +272,7 @@ def qa_metrics(pred: list[Any], ref: list[str], dims: list[str | None], models: 
                settings: EvalSettings) -> dict[str, Any]:
     """QA accuracy overall / per dimension (with a bootstrap CI) and model-level task accuracy."""
     table = metrics.qa_accuracy(pred, ref, dims if all(dims) else None)
-    correct = np.array([metrics.normalize_answer(p) == metrics.normalize_answer(r) for p, r in zip(pred, ref)],
-                       dtype=float)
-    table["accuracy_ci"] = metrics.accuracy_ci(correct, n_resamples=settings.n_resamples,
+    table["accuracy_ci"] = metrics.accuracy_ci(pred, ref, n_resamples=settings.n_resamples,
                                                confidence_level=settings.confidence_level, seed=settings.seed)
     table["model_level"] = None
     if all(models) and len(set(models)) >= metrics.MIN_MODELS:
