@@ -67,6 +67,12 @@ def test_same_seed_gives_identical_files_and_frames(small, tmp_path):
         assert np.array_equal(read_frames(small.root / row["video"]), read_frames(again.root / row["video"]))
 
 
+def test_worker_processes_write_the_same_files(small, tmp_path):
+    parallel = generate_suite(tmp_path / "parallel", 8, SEED, workers=2)
+    assert parallel.num_videos == 8
+    assert _drop_root(_files(parallel.root)) == _drop_root(_files(small.root))
+
+
 def test_clip_i_does_not_depend_on_number_of_clips(suite, small):
     rows_small, rows_big = read_manifest(small.root), read_manifest(suite.root)
     assert rows_small == rows_big[: len(rows_small)]
@@ -446,6 +452,8 @@ def test_cli_writes_a_small_suite(tmp_path, capsys):
             "--models",
             "aurora-v2",
             "mine=0.3",
+            "--workers",
+            "2",
         ]
     )
     assert code == 0

@@ -91,6 +91,8 @@ def test_each_stage_trains_only_its_parameters():
     assert {n.split(".")[0] for n in encoders} == {"vision_tower", "motion_encoder", "projectors"}
     assert all(n.startswith("projectors.perception") for n in encoders if n.startswith("projectors"))
     assert not any("lora_" in n for n in encoders)
+    motion = trainable_parameter_names(model, "motion", "perception")  # the motion encoder alone
+    assert motion and {n.split(".")[0] for n in motion} == {"motion_encoder"}
     stage0 = trainable_parameter_names(model, "stage0", "perception")
     frozen_eyes = trainable_parameter_names(model, "stage0", "perception", vision_tower=False)
     assert set(frozen_eyes) == {n for n in stage0 if not n.startswith("vision_tower")} and len(frozen_eyes) < len(stage0)
@@ -226,11 +228,11 @@ def test_encoders_stage_trains_only_the_encoders_and_learns(suite, cache_dir, tm
     with pytest.raises(ValueError, match="max_grad_norm must be >= 0"):
         TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
                     max_grad_norm=-1.0)
-    # stage-0 options are refused where they would be dropped without a word, kept where they are read
-    with pytest.raises(ValueError, match="match_weight, train_vision_tower: stage-0 option"):
+    # pre-training options are refused where they would be dropped without a word, kept where they are read
+    with pytest.raises(ValueError, match="match_weight, train_vision_tower: pre-training option"):
         TrainConfig(task="perception", stage="2", data=str(suite), output_dir=str(tmp_path / "never"),
                     train_vision_tower=False, match_weight=1.0)
-    with pytest.raises(ValueError, match="augment_scenes: stage-0 option"):
+    with pytest.raises(ValueError, match="augment_scenes: pre-training option"):
         TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
                     augment_scenes=True)
     TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
@@ -246,6 +248,61 @@ def test_encoders_stage_learns_from_the_mos_alone_without_true_scenes(suite, cac
                              learning_rate=1e-3, aux_weight=1.0, **_fast()), model=model, tokenizer=tokenizer)
     run = info["history"][-1]
     assert run["global_step"] == 3 and "eval_perception_srcc" in run["final_eval"]
+
+
+def test_motion_stage_pretrains_the_motion_encoder_alone_on_the_statistics(suite, cache_dir, tmp_path):
+    """The motion stage (love-nano's stand-in for FAST-VQA's quality pre-training): only the motion encoder
+    moves, its loss (MOS + severities + the standardised fragment statistics) falls, the discarded heads
+    stay out of the bundle, and the statistics are standardised over the training clips."""
+    from love_plugins.training.fragment_statistics import FRAGMENT_STATISTICS
+
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    out = tmp_path / "motion"
+    info = train(TrainConfig(task="perception", stage="motion", data=str(suite / "manifest.jsonl"),
+                             output_dir=str(out), cache_dir=str(cache_dir), num_train_epochs=8, learning_rate=3e-3,
+                             warmup_ratio=0.3, **_fast(per_device_train_batch_size=8)),
+                 model=model, tokenizer=tokenizer)
+    run = info["history"][-1]
+    assert run["stage"] == "motion" and "eval_perception_srcc" in run["final_eval"]
+    assert run["config"]["distill_weight"] == 1.0
+    losses = [e["loss"] for e in run["log_history"] if "loss" in e]
+    assert sum(losses[-4:]) < 0.7 * sum(losses[:4]), losses
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and {n.split(".")[0] for n in changed} == {"motion_encoder"}
+    from safetensors import safe_open
+
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        assert not any("quality_head" in k or "distill_head" in k or "statistics_" in k for k in f.keys())
+
+    # the distillation term: batches carry each clip's statistics, standardised by the training clips'
+    processor = LoveProcessor(tokenizer, model.config)
+    dataset = LoveDataset(load_records(suite, "perception", "train")[:8],
+                          VideoCache(model.config.sampler_config, cache_dir))
+    statistics = dataset.precompute_fragment_statistics().flatten(0, 1)
+    assert statistics.shape[-1] == len(FRAGMENT_STATISTICS)
+    batch = LoveCollator(processor, scene_targets=True)([dataset[i] for i in range(4)])
+    assert batch["fragment_statistics"].shape == (4, model.config.sampler_config.num_clips, len(FRAGMENT_STATISTICS))
+    scale = (statistics.mean(0), statistics.std(0))
+    losses = {}
+    for weight in (0.0, 1.0, 3.0):
+        torch.manual_seed(0)  # the same discarded heads each time
+        wrapper = LoveForTraining(model, processor, "motion", "perception", distill_weight=weight,
+                                  statistics_scale=scale)
+        losses[weight] = float(wrapper(**batch)["loss"].detach())
+    assert losses[1.0] > losses[0.0] and losses[3.0] - losses[0.0] == pytest.approx(3 * (losses[1.0] - losses[0.0]))
+    with pytest.raises(ValueError, match="statistics_scale"):
+        LoveForTraining(model, processor, "motion", "perception")
+    with pytest.raises(ValueError, match="--task perception"):
+        TrainConfig(task="correspondence", stage="motion", data=str(suite), output_dir=str(tmp_path / "never"))
+    with pytest.raises(ValueError, match="distill_weight: pre-training option"):
+        TrainConfig(task="perception", stage="0", data=str(suite), output_dir=str(tmp_path / "never"),
+                    distill_weight=2.0)
+    # and from the shell
+    rc = cli_main(["train", "--task", "perception", "--stage", "motion", "--data", str(suite / "manifest.jsonl"),
+                   "-o", str(tmp_path / "cli"), "--model", "tiny-random", "--max-steps", "2", "--batch-size", "8",
+                   "--no-gradient-checkpointing", "--cache-dir", str(cache_dir)])
+    assert rc == 0 and read_training_info(tmp_path / "cli")["history"][-1]["stage"] == "motion"
 
 
 class _Interrupt(TrainerCallback):
@@ -422,7 +479,8 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
     from love_plugins.scorer import load
     from love_plugins.training.nano import BUNDLE_FILES, NanoRecipe, build_love_nano
 
-    recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, encoders_epochs=0.34, encoders_batch_size=4,
+    recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, motion_epochs=0.5, motion_batch_size=4,
+                        encoders_epochs=0.34, encoders_batch_size=4,
                         stage0_epochs=0.34, stage1_epochs=0.34,
                         stage2_perception_epochs=0.34, stage2_correspondence_epochs=0.34, qa_epochs=0.34,
                         stage0_threads=1, decode_workers=0)
@@ -433,10 +491,10 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
         assert torch.get_num_threads() == 2  # stage 0 ran on its own count, the rest on the caller's
     finally:
         torch.set_num_threads(threads)
-    assert [run["stage"] for run in info["history"]] == ["encoders", "stage0", "stage1", "stage2", "stage1", "stage2",
-                                                         "qa"]
+    assert [run["stage"] for run in info["history"]] == ["motion", "encoders", "stage0", "stage1", "stage2", "stage1",
+                                                         "stage2", "qa"]
     assert info["recipe"]["stage2_perception_epochs"] == 0.34 and info["recipe"]["stage0_threads"] == 1
-    assert set(info["timings_seconds"]) == {"synth", "encoders", "stage0", "perception_stage1", "perception_stage2",
+    assert set(info["timings_seconds"]) == {"synth", "motion", "encoders", "stage0", "perception_stage1", "perception_stage2",
                                             "correspondence_stage1", "correspondence_stage2", "qa_stageqa",
                                             "heldout_eval"}
     assert info["heldout"]["scored"] == 5 and info["heldout"]["failed"] == 0

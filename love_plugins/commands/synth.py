@@ -53,6 +53,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         "--seconds", type=float, default=defaults.seconds, help="clip length (default: %(default)s)"
     )
     parser.add_argument(
+        "--workers", type=int, default=0,
+        help="processes writing clips; the files are the same for any count (default: %(default)s, in-process)",
+    )
+    parser.add_argument(
         "--models",
         nargs="+",
         type=_model_spec,
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         models=dict(args.models) if args.models else dict(GENERATOR_MODELS),
     )
     try:
-        info = generate_suite(args.out_dir, args.videos, args.seed, config, progress=True)
+        info = generate_suite(args.out_dir, args.videos, args.seed, config, progress=True, workers=args.workers)
     except ValueError as exc:
         print(f"love-eval synth: error: {exc}", file=sys.stderr)
         return 2

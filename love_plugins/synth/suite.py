@@ -131,8 +131,11 @@ def generate_suite(
     seed: int,
     config: SuiteConfig | None = None,
     progress: bool = False,
+    workers: int = 0,
 ) -> SuiteInfo:
     """Write `num_videos` mp4 clips plus LOVE-format annotations, meta files and manifests to out_dir.
+
+    Each clip depends only on (seed, index), so `workers` > 0 processes write the same files, faster.
 
     Targets (see `degrade.perception_mos`, `prompts.correspondence_mos`):
       perception MOS     = 92 - 84 * (1 - prod_k (1 - w_k * s_k)) over the six severities s_k;
@@ -148,11 +151,15 @@ def generate_suite(
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    plans = []
-    for index in tqdm(range(num_videos), desc="synth", unit="clip", disable=not progress):
-        plan = plan_clip(index, seed, config)
-        write_mp4(root / plan.video, render_clip(plan, seed, config), config.fps)
-        plans.append(plan)
+    jobs = [(index, seed, config, root) for index in range(num_videos)]
+    if workers > 0:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            plans = list(tqdm(pool.map(_write_clip, jobs, chunksize=8), total=num_videos, desc="synth", unit="clip",
+                              disable=not progress))
+    else:
+        plans = [_write_clip(job) for job in tqdm(jobs, desc="synth", unit="clip", disable=not progress)]
     paths = write_suite_files(root, [plan_record(p) for p in plans], seed, asdict(config))
     return SuiteInfo(
         root=root,
@@ -162,6 +169,14 @@ def generate_suite(
         seconds=round(time.perf_counter() - started, 3),
         **paths,
     )
+
+
+def _write_clip(job: tuple[int, int, SuiteConfig, Path]) -> ClipPlan:
+    """Plan, render and write clip `index` of the suite of `seed` (a worker's unit of work)."""
+    index, seed, config, root = job
+    plan = plan_clip(index, seed, config)
+    write_mp4(root / plan.video, render_clip(plan, seed, config), config.fps)
+    return plan
 
 
 def plan_record(plan: ClipPlan) -> dict:

@@ -100,6 +100,8 @@ class LoveCollator:
                 positions[b, : len(row_matches)] = torch.tensor(row["marks"], dtype=torch.long)
                 truth[b, : len(row_matches)] = torch.tensor([float(m) for _, m in row_matches])
             batch["match_positions"], batch["match_targets"] = positions, truth
+        if all("fragment_statistics" in it for it in items):  # motion-stage distillation targets
+            batch["fragment_statistics"] = torch.stack([it["fragment_statistics"] for it in items])
         if all("motion_features" in it for it in items):
             batch["motion_features"] = torch.stack([it["motion_features"] for it in items])
         else:

@@ -266,6 +266,7 @@ class LoveDataset(Dataset):
         self.records = records
         self.cache = cache
         self.motion: dict[str, torch.Tensor] = {}
+        self.fragment_stats: dict[str, torch.Tensor] = {}
         cache.load([r.video for r in records], progress=progress)
 
     def __len__(self) -> int:
@@ -282,6 +283,19 @@ class LoveDataset(Dataset):
             for v, f in zip(chunk, feats):
                 self.motion[v] = f
 
+    def precompute_fragment_statistics(self, progress: bool = False) -> torch.Tensor:
+        """Hand-made statistics of each video's fragment clips (`fragment_statistics`), the targets of
+        love-nano's motion stage; items then carry them. Returns them stacked, (videos, clips, 11)."""
+        from tqdm.auto import tqdm
+
+        from .fragment_statistics import fragment_statistics
+
+        videos = list(dict.fromkeys(r.video for r in self.records))
+        for video in tqdm(videos, desc="fragment statistics", unit="video", disable=not progress):
+            if video not in self.fragment_stats:
+                self.fragment_stats[video] = fragment_statistics(self.cache[video][1])
+        return torch.stack([self.fragment_stats[v] for v in videos])
+
     def __getitem__(self, i: int) -> dict:
         rec = self.records[i]
         frames, fragments = self.cache[rec.video]
@@ -290,6 +304,8 @@ class LoveDataset(Dataset):
             item["motion_features"] = self.motion[rec.video]
         else:
             item["fragments"] = fragments
+        if rec.video in self.fragment_stats:
+            item["fragment_statistics"] = self.fragment_stats[rec.video]
         return item
 
 

@@ -7,6 +7,10 @@ Stages (SPEC §2, LOVE's recipe):
 * ``stage2`` — the task's LoRA adapters (vision tower and LLM) and its score head learn with L1
   between the head's output and MOS/100; the projectors are frozen.
 * ``qa`` — the QA LoRA adapters learn with next-token cross-entropy on the Yes/No answer.
+* ``motion`` — not in LOVE: the motion encoder alone learns the MOS (and, on synthetic clips, the six
+  degradation severities) through a small discarded head on its clip features, and each clip's
+  hand-made quality statistics (`fragment_statistics`) through a discarded linear head, as
+  distillation targets. It stands in for FAST-VQA's quality pre-training of `temporal.pth` (love-nano).
 * ``encoders`` — not in LOVE: the vision tower, the task's vision projector and the motion encoder
   learn the MOS (and, on synthetic clips, the six degradation severities and the scene attributes)
   through small discarded heads on their pooled outputs; no LLM. It stands in for the quality
@@ -18,7 +22,7 @@ Stages (SPEC §2, LOVE's recipe):
   LOVE's tasks all start from InternVL3's one `mlp1`.
 
 The motion encoder stays frozen in LOVE's stages; only love-nano's pre-training stages train it
-(`encoders`, or stage 0 with `train_motion_encoder`), standing in for FAST-VQA's quality
+(`motion`, `encoders`, or stage 0 with `train_motion_encoder`), standing in for FAST-VQA's quality
 pre-training of `temporal.pth`. Stage 0 can also keep the vision tower frozen (`train_vision_tower`).
 
 `forward(**batch)` returns ``{"loss", "logits"}`` where ``logits`` is (B, 3): the head's score
@@ -37,7 +41,7 @@ from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
 from .collator import MOTION_CLASS, SCENE_CLASSES, SCENE_SEVERITIES
 
-STAGES = ("encoders", "stage0", "stage1", "stage2", "qa")
+STAGES = ("motion", "encoders", "stage0", "stage1", "stage2", "qa")
 
 # The encoders stage regresses the standardised MOS: (MOS/100 - centre) / scale (MOS is 8-92 on the suite).
 MOS_CENTER, MOS_SCALE = 0.5, 0.25
@@ -56,8 +60,10 @@ def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_en
     for name, _ in model.named_parameters():
         head = name.split(".")
         if head[0] == "motion_encoder":
-            if stage == "encoders" or (stage == "stage0" and motion_encoder):
+            if stage in ("motion", "encoders") or (stage == "stage0" and motion_encoder):
                 names.append(name)
+            continue
+        if stage == "motion":  # the motion encoder alone
             continue
         if stage == "stage0" and head[0] == "vision_tower" and not vision_tower:
             continue
@@ -113,7 +119,8 @@ class LoveForTraining(nn.Module):
 
     def __init__(self, model: LoveModel, processor: LoveProcessor, stage: str, task: str, l1_weight: float = 1.0,
                  aux_weight: float = 0.0, train_motion_encoder: bool = False, match_weight: float = 0.0,
-                 match_layer: int = 1, motion_aux_weight: float = 0.0, train_vision_tower: bool = True):
+                 match_layer: int = 1, motion_aux_weight: float = 0.0, train_vision_tower: bool = True,
+                 distill_weight: float = 1.0, statistics_scale: tuple[torch.Tensor, torch.Tensor] | None = None):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -121,8 +128,8 @@ class LoveForTraining(nn.Module):
             raise ValueError("stage 2 trains a score head: task must be perception or correspondence")
         if stage == "qa" and task != "qa":
             raise ValueError("the qa stage trains the qa task")
-        if stage == "encoders" and task != "perception":
-            raise ValueError("the encoders stage learns the perception MOS: task must be perception")
+        if stage in ("motion", "encoders") and task != "perception":
+            raise ValueError(f"the {stage} stage learns the perception MOS: task must be perception")
         self.model = model
         self.stage = stage
         self.task = task
@@ -145,7 +152,10 @@ class LoveForTraining(nn.Module):
             motion = sampler.num_clips * model.config.motion_encoder_config.output_dim
             self.quality_head = nn.Sequential(nn.Linear(2 * hidden + motion, 128), nn.GELU(),
                                               nn.Linear(128, 1 + SCENE_SEVERITIES))
-        self.train_motion_encoder = stage == "encoders" or (train_motion_encoder and stage == "stage0")
+        self.distill_weight = distill_weight if stage == "motion" else 0.0
+        if stage == "motion":
+            self._init_motion_heads(statistics_scale)
+        self.train_motion_encoder = stage in ("motion", "encoders") or (train_motion_encoder and stage == "stage0")
         self.motion_aux_weight = motion_aux_weight if self.train_motion_encoder else 0.0
         if self.motion_aux_weight:
             # Stage-0 only (discarded afterwards): the scene's direction of motion read off the motion
@@ -172,7 +182,7 @@ class LoveForTraining(nn.Module):
                              persistent=False)
         # Stage 0 trains the base itself: the (zero-initialised) LoRA branches would only add work.
         # peft's adapter switches also flip requires_grad, so they come before `configure_trainable`.
-        set_adapters_enabled(model, stage not in ("encoders", "stage0"))
+        set_adapters_enabled(model, stage not in ("motion", "encoders", "stage0"))
         model.set_task(task)
         self.num_trainable = configure_trainable(model, stage, task, self.train_motion_encoder,
                                                  vision_tower=train_vision_tower or stage != "stage0")
@@ -193,7 +203,7 @@ class LoveForTraining(nn.Module):
     @property
     def needs_scene_targets(self) -> bool:
         """Whether batches must carry the true scene (`LoveCollator(scene_targets=True)`)."""
-        return bool(self.aux_weight or self.motion_aux_weight or self.stage == "encoders")
+        return bool(self.aux_weight or self.motion_aux_weight or self.stage in ("motion", "encoders"))
 
     def forward(
         self,
@@ -209,8 +219,11 @@ class LoveForTraining(nn.Module):
         aux_targets: torch.Tensor | None = None,
         match_positions: torch.Tensor | None = None,
         match_targets: torch.Tensor | None = None,
+        fragment_statistics: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         model = self.model
+        if self.stage == "motion":
+            return self._motion_forward(motion_values, targets, aux_targets, fragment_statistics)
         if self.stage == "encoders":
             return self._encoders_forward(pixel_values.to(model.dtype), motion_values, targets, aux_targets)
         if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
@@ -269,15 +282,52 @@ class LoveForTraining(nn.Module):
         tokens = model.encode_frames(pixel_values, self.task)
         motion = self._trained_motion_features(motion_values).flatten(1)
         out = self.quality_head(torch.cat([tokens.mean(1), tokens.amax(1), motion], dim=-1).float())
+        loss = self._quality_loss(out, targets, aux_targets)
+        if aux_targets is not None and self.aux_weight:
+            loss = loss + self.aux_weight * self._scene_class_loss(self.aux_head(tokens.flatten(1).float()), aux_targets)
+        return {"loss": loss, "logits": self._quality_logits(out)}
+
+    def _init_motion_heads(self, statistics_scale: tuple[torch.Tensor, torch.Tensor] | None) -> None:
+        """The motion stage's discarded heads: quality (standardised MOS + severities) from both clips'
+        features, and the standardised statistics of each clip from that clip's features."""
+        from .fragment_statistics import FRAGMENT_STATISTICS
+
+        width = self.model.config.motion_encoder_config.output_dim
+        clips = self.model.config.sampler_config.num_clips
+        self.quality_head = nn.Sequential(nn.Linear(clips * width, 64), nn.GELU(), nn.Linear(64, 1 + SCENE_SEVERITIES))
+        self.distill_head = nn.Linear(width, len(FRAGMENT_STATISTICS))
+        if self.distill_weight and statistics_scale is None:
+            raise ValueError("the motion stage's distillation needs the statistics' mean and std "
+                             "(statistics_scale), e.g. from LoveDataset.precompute_fragment_statistics")
+        mean, std = statistics_scale or (torch.zeros(len(FRAGMENT_STATISTICS)), torch.ones(len(FRAGMENT_STATISTICS)))
+        self.register_buffer("statistics_mean", torch.as_tensor(mean, dtype=torch.float32).reshape(-1))
+        self.register_buffer("statistics_std", torch.as_tensor(std, dtype=torch.float32).reshape(-1).clamp_min(1e-6))
+
+    def _motion_forward(self, motion_values: torch.Tensor, targets: torch.Tensor, aux_targets: torch.Tensor | None,
+                        statistics: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The motion stage: no LLM, no ViT; the heads read the motion encoder's clip features."""
+        features = self._trained_motion_features(motion_values).float()  # (B, clips, width)
+        out = self.quality_head(features.flatten(1))
+        loss = self._quality_loss(out, targets, aux_targets)
+        if self.distill_weight and statistics is not None:
+            standardised = (statistics.float() - self.statistics_mean) / self.statistics_std
+            loss = loss + self.distill_weight * nn.functional.mse_loss(self.distill_head(features), standardised)
+        return {"loss": loss, "logits": self._quality_logits(out)}
+
+    @staticmethod
+    def _quality_loss(out: torch.Tensor, targets: torch.Tensor, aux_targets: torch.Tensor | None) -> torch.Tensor:
+        """A pre-training quality head's loss: MSE on the standardised MOS (column 0) and, on synthetic
+        clips, on 4 × the six severities (the rest)."""
         loss = nn.functional.mse_loss(out[:, 0], (targets.float() - MOS_CENTER) / MOS_SCALE)
         if aux_targets is not None:
-            severities = aux_targets[:, len(SCENE_CLASSES) :]
-            loss = loss + nn.functional.mse_loss(out[:, 1:], 4 * severities)
-            if self.aux_weight:
-                loss = loss + self.aux_weight * self._scene_class_loss(self.aux_head(tokens.flatten(1).float()),
-                                                                       aux_targets)
+            loss = loss + nn.functional.mse_loss(out[:, 1:], 4 * aux_targets[:, len(SCENE_CLASSES) :])
+        return loss
+
+    @staticmethod
+    def _quality_logits(out: torch.Tensor) -> torch.Tensor:
+        """(B, 3) as `forward` returns them: the quality head's MOS/100, then two unused columns."""
         score = out[:, 0] * MOS_SCALE + MOS_CENTER
-        return {"loss": loss, "logits": torch.stack([score, torch.zeros_like(score), torch.zeros_like(score)], -1)}
+        return torch.stack([score, torch.zeros_like(score), torch.zeros_like(score)], -1)
 
     def _trained_motion_features(self, motion_values: torch.Tensor) -> torch.Tensor:
         """`LoveModel.encode_motion` with gradients, for the stages that train the motion encoder."""

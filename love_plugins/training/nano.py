@@ -4,16 +4,20 @@ the released LOVE weights (`love-eval convert`).
 
 Recipe (`build_love_nano`), all through `train(TrainConfig(...))`:
 
-0. stage 0 (stands in for the pre-training of InternVL3 and of FAST-VQA's `temporal.pth`, which a
-   base built from config lacks): full fine-tuning of the vision tower, LLM, motion encoder, one
-   projector pair and both score heads on all three tasks at once (next-token loss on the level
+M. the motion stage (stands in for FAST-VQA's quality pre-training of `temporal.pth`, which a base
+   built from config lacks): the motion encoder alone learns the MOS, the six degradation severities
+   and eleven hand-made quality statistics of each clip (distillation targets, `fragment_statistics`)
+   through small discarded heads; it stays frozen from here on, as LOVE keeps `temporal.pth` frozen;
+0. stage 0 (stands in for the pre-training of InternVL3): full fine-tuning of the vision tower, LLM,
+   one projector pair and both score heads on all three tasks at once (next-token loss on the level
    sentence / Yes-No answer / scene caption / open-question answer + L1 on MOS/100 + two discarded
    linear probes: the true scene attributes on the visual tokens, and the word-match probe, which
    asks at each attribute word of a question or prompt whether the video shows it). QA questions and
    correspondence prompts are redrawn from each clip's true scene at every draw
    (`SceneAugmentedDataset`) so they cannot be memorised from text. Then every task's projectors
-   are seeded from that pair, as LOVE's tasks all start from InternVL3's one `mlp1`; the motion
-   encoder is frozen from here on, as in LOVE.
+   are seeded from that pair, as LOVE's tasks all start from InternVL3's one `mlp1`.
+   Optional (`stage0_motion_encoder=True`, with or without the motion stage; the previous bundle): stage 0
+   trains the motion encoder too.
    Optional (`encoders_epochs` > 0; not in the shipped recipe): an encoders stage first, in which the
    vision tower, the perception projector and the motion encoder alone learn the MOS, the six
    degradation severities and the scene attributes through small discarded heads, and a stage 0 that
@@ -135,10 +139,18 @@ class NanoRecipe:
     """Sizes and schedules of the love-nano run (the defaults are what the shipped model used)."""
 
     train_videos: int = 1000
-    heldout_videos: int = 200
+    heldout_videos: int = 1000
     train_seed: int = 0
     heldout_seed: int = 1
     batch_size: int = 8
+    # The motion stage before stage 0 (0 epochs: none). With the distillation targets the encoder alone reads
+    # the MOS at 0.69-0.76 (0.62 without them); frozen, it lifted held-out perception from 0.65 to 0.74 and
+    # freed stage 0 from training it (docs/love-nano.md).
+    motion_epochs: float = 24.0
+    motion_lr: float = 2e-3
+    motion_batch_size: int = 32
+    motion_warmup_ratio: float = 0.3
+    motion_distill_weight: float = 1.0
     # The encoders stage before stage 0 (0 epochs: none, as shipped). With it and both encoders frozen in
     # stage 0 (2.3x the steps per second), held-out perception stayed within the shipped recipe's spread
     # and the comparison formed no more reliably (docs/love-nano.md).
@@ -146,7 +158,7 @@ class NanoRecipe:
     encoders_lr: float = 3e-3
     encoders_batch_size: int = 32
     encoders_warmup_ratio: float = 0.3
-    stage0_epochs: float = 7.0
+    stage0_epochs: float = 10.0
     stage0_lr: float = 3e-4
     stage0_aux_weight: float = 1.0
     stage0_l1_weight: float = 1.0  # weight of the L1 score terms against the next-token and probe losses
@@ -156,7 +168,7 @@ class NanoRecipe:
     stage0_match_weight: float = 1.0  # word-match probe: does the video show each attribute word asked about?
     stage0_match_layer: int = 1
     stage0_motion_aux_weight: float = 0.0  # direction-of-motion probe on the motion encoder's clip features
-    stage0_motion_encoder: bool = True  # stands in for FAST-VQA's quality pre-training of temporal.pth
+    stage0_motion_encoder: bool = False  # True: stage 0 trains the motion encoder too (the previous bundle)
     stage0_vision_tower: bool = True  # False: stage 0 keeps the vision tower as the encoders stage left it
     stage0_qa_repeat: int = 3
     stage1_epochs: float = 0.5
@@ -169,20 +181,19 @@ class NanoRecipe:
     stage2_lr: float = 1e-3
     qa_epochs: float = 3.0
     qa_lr: float = 5e-4
-    decode_workers: int = 2
-    # Stage 0 runs on this many torch threads; the LOVE stages after it on the caller's. The thread
-    # count changes the order of float sums, and stage 0's outcome is sensitive to that (when the
-    # comparison forms varies more between such runs than between recipe variants; docs/love-nano.md). The
-    # shipped base was trained on one thread.
+    decode_workers: int = 2  # processes that write the suites and decode the videos
+    # The pre-training stages (motion, encoders, stage 0) run on this many torch threads; the LOVE stages
+    # after them on the caller's. The thread count changes the order of float sums, and stage 0's outcome is
+    # sensitive to that (when the comparison forms varies more between such runs than between recipe
+    # variants; docs/love-nano.md). The shipped base was trained on one thread.
     stage0_threads: int = 1
     seed: int = 0
     vision_layer_scale: float = 0.1  # architecture (nano_config)
-    motion_embed_dim: int = 8
-    # The Swin3D's LayerNorm after its patch embedding, as in LOVE. Over 8 channels it erases the tubelet
-    # energy that noise and blockiness show up as (the encoder trained alone on the severities: held-out
-    # MOS SRCC 0.41 without it, 0.19 with it), yet in the whole recipe it made no difference
-    # (docs/love-nano.md).
-    motion_patch_norm: bool = True
+    motion_embed_dim: int = 16
+    # The Swin3D's LayerNorm after its patch embedding, as in LOVE (True). Over a few channels it erases the
+    # tubelet energy that noise and blockiness show up as (the encoder trained alone on the severities:
+    # held-out MOS SRCC 0.41 without it, 0.19 with it; docs/love-nano.md).
+    motion_patch_norm: bool = False
     # "dct": the ViT's patch embedding starts as a DCT filter bank (`dct_patch_embedding_`). Stage 0's
     # perception rose from 0.47 to 0.70-0.72 on the test split, held-out only from 0.648 to 0.66-0.67, and
     # the comparison formed no more reliably (docs/love-nano.md), so the shipped bundle starts from random.
@@ -192,12 +203,12 @@ class NanoRecipe:
         _check_vision_patch_init(self.vision_patch_init)  # fail before the suites are written
 
 
-def _generate(root: Path, videos: int, seed: int) -> Path:
+def _generate(root: Path, videos: int, seed: int, workers: int = 0) -> Path:
     from ..synth import generate_suite
 
     if (root / "manifest.jsonl").is_file() and json.loads((root / "suite.json").read_text())["counts"]["videos"] == videos:
         return root  # already there (a re-run after an interruption)
-    generate_suite(root, videos, seed, progress=True)
+    generate_suite(root, videos, seed, progress=True, workers=workers)
     return root
 
 
@@ -205,8 +216,8 @@ def nano_suites(work_dir: str | Path, recipe: NanoRecipe | None = None) -> tuple
     """The training (seed 0) and held-out (seed 1) synthetic suites of the recipe, written on first use."""
     recipe = recipe or NanoRecipe()
     work = Path(work_dir)
-    return (_generate(work / "suite_train", recipe.train_videos, recipe.train_seed),
-            _generate(work / "suite_heldout", recipe.heldout_videos, recipe.heldout_seed))
+    return (_generate(work / "suite_train", recipe.train_videos, recipe.train_seed, recipe.decode_workers),
+            _generate(work / "suite_heldout", recipe.heldout_videos, recipe.heldout_seed, recipe.decode_workers))
 
 
 def evaluate_bundle(bundle: str | Path, suite: str | Path, batch_size: int = 16) -> dict:
@@ -258,16 +269,24 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
     stage0 = work / "stage0"
     threads = torch.get_num_threads()
     torch.set_num_threads(recipe.stage0_threads)
-    in_memory = dict(model=model, tokenizer=tokenizer)  # where stage 0 starts, unless the encoders stage ran
-    stage0_start = {}
+    in_memory = dict(model=model, tokenizer=tokenizer)  # where the next stage starts: in memory or a bundle
+    start = {}
     try:
+        if recipe.motion_epochs > 0:
+            train(TrainConfig(task="perception", stage="motion", output_dir=str(work / "motion"),
+                              num_train_epochs=recipe.motion_epochs, learning_rate=recipe.motion_lr,
+                              warmup_ratio=recipe.motion_warmup_ratio, distill_weight=recipe.motion_distill_weight,
+                              name=NANO_NAME, **{**common, "per_device_train_batch_size": recipe.motion_batch_size}),
+                  **in_memory)
+            in_memory, start = {}, {"model": str(work / "motion")}  # its bundle keeps its history
+            t = lap("motion", t)
         if recipe.encoders_epochs > 0:
             train(TrainConfig(task="perception", stage="encoders", output_dir=str(work / "encoders"),
                               num_train_epochs=recipe.encoders_epochs, learning_rate=recipe.encoders_lr,
                               warmup_ratio=recipe.encoders_warmup_ratio, aux_weight=1.0, name=NANO_NAME,
-                              **{**common, "per_device_train_batch_size": recipe.encoders_batch_size}),
+                              **{**common, "per_device_train_batch_size": recipe.encoders_batch_size}, **start),
                   **in_memory)
-            in_memory, stage0_start = {}, {"model": str(work / "encoders")}  # its bundle keeps its history
+            in_memory, start = {}, {"model": str(work / "encoders")}
             t = lap("encoders", t)
         train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                           learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
@@ -280,7 +299,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
                           motion_aux_weight=recipe.stage0_motion_aux_weight,
                           stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
                           name=NANO_NAME,
-                          **stage0_start, **common), **in_memory)
+                          **start, **common), **in_memory)
     finally:
         torch.set_num_threads(threads)
     model = LoveModel.from_pretrained(stage0)

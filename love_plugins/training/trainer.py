@@ -38,10 +38,12 @@ INFO_NAME = "training_info.json"
 
 
 # love-nano's pre-training options and the stages that read them; `TrainConfig` refuses one changed from
-# its default anywhere else (the encoders stage always trains the motion encoder, so it accepts that too).
+# its default anywhere else (the motion and encoders stages always train the motion encoder, so they accept
+# that too).
 PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scenes": ("stage0",),
                              "match_weight": ("stage0",), "motion_aux_weight": ("stage0",),
-                             "train_motion_encoder": ("encoders", "stage0"), "train_vision_tower": ("stage0",)}
+                             "train_motion_encoder": ("motion", "encoders", "stage0"),
+                             "train_vision_tower": ("stage0",), "distill_weight": ("motion",)}
 
 
 @dataclass
@@ -49,7 +51,7 @@ class TrainConfig:
     """Everything a run needs; recorded verbatim in the bundle's training_info.json."""
 
     task: str
-    stage: str  # "1", "2", "qa" (or "stage1", ...); "encoders", "0" = love-nano's base pretraining
+    stage: str  # "1", "2", "qa" (or "stage1", ...); "motion", "encoders", "0" = love-nano's base pretraining
     data: str  # LOVE meta JSON, manifest (.jsonl/.csv) or suite folder
     output_dir: str
     model: str = "love-nano"  # bundle directory, "love-nano" or "tiny-random"
@@ -83,6 +85,7 @@ class TrainConfig:
     motion_aux_weight: float = 0.0  # stage 0 with train_motion_encoder: direction-of-motion probe on its features
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
+    distill_weight: float = 1.0  # motion stage: weight of the hand-made fragment statistics as targets
     resume: str | None = None  # None, "auto" (last checkpoint if any) or a checkpoint directory
     deepspeed: str | None = None  # DeepSpeed JSON config (ZeRO-1/2), passed to TrainingArguments
     cache_dir: str | None = None  # decoded-video cache (default: <output_dir>/video_cache)
@@ -100,8 +103,8 @@ class TrainConfig:
             raise ValueError("--stage qa trains the qa task")
         if self.stage == "stage2" and self.task not in SCORE_TASKS:
             raise ValueError("stage 2 (score head + LoRA with L1) is for perception and correspondence")
-        if self.stage == "encoders" and self.task != "perception":
-            raise ValueError("the encoders stage learns the perception MOS: --task perception")
+        if self.stage in ("motion", "encoders") and self.task != "perception":
+            raise ValueError(f"the {self.stage} stage learns the perception MOS: --task perception")
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
         self.stage0_tasks = tuple(self.stage0_tasks)
@@ -109,14 +112,14 @@ class TrainConfig:
         unread = [name for name, stages in PRETRAINING_OPTION_STAGES.items()  # else dropped without a word
                   if self.stage not in stages and getattr(self, name) != defaults[name]]
         if unread:
-            raise ValueError(f"{', '.join(unread)}: stage-0 option(s), not used by stage {self.stage!r}")
+            raise ValueError(f"{', '.join(unread)}: pre-training option(s), not used by stage {self.stage!r}")
 
 
 def normalize_stage(stage: str | int) -> str:
     text = str(stage).lower().removeprefix("stage")
-    out = {"encoders": "encoders", "0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
+    out = {"motion": "motion", "encoders": "encoders", "0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
     if out is None:
-        raise ValueError(f"unknown stage {stage!r}; use 1, 2 or qa (encoders, 0: love-nano's pre-training)")
+        raise ValueError(f"unknown stage {stage!r}; use 1, 2 or qa (motion, encoders, 0: love-nano's pre-training)")
     return out
 
 
@@ -246,10 +249,17 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         train_set = LoveDataset(train_records, cache, progress=True)
     eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
     share_cache([d for d in (train_set, eval_set) if d is not None])
+    statistics_scale = None
+    if stage == "motion" and cfg.distill_weight:  # the distillation targets, standardised over the training clips
+        statistics = train_set.precompute_fragment_statistics(progress=True).flatten(0, 1)
+        statistics_scale = (statistics.mean(0), statistics.std(0))
+        if eval_set is not None:
+            eval_set.precompute_fragment_statistics(progress=True)
     wrapper = LoveForTraining(model, processor, stage, cfg.task, l1_weight=cfg.l1_weight, aux_weight=cfg.aux_weight,
                               train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
                               match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight,
-                              train_vision_tower=cfg.train_vision_tower)
+                              train_vision_tower=cfg.train_vision_tower, distill_weight=cfg.distill_weight,
+                              statistics_scale=statistics_scale)
     if not wrapper.train_motion_encoder:
         train_set.precompute_motion(model)  # frozen: once per video, never again per step
         if eval_set is not None:
