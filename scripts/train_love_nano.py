@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Regenerate love-nano from scratch: synthetic suites (seed 0 train, seed 1 held out), stage 0
-(tiny-base pretraining), LOVE stage 1 → stage 2 per score task, QA LoRA, held-out evaluation.
+"""Regenerate love-nano from scratch: synthetic suites (seed 0 train, seed 1 held out), the motion
+stage (the motion encoder's quality pre-training), stage 0 (tiny-base pretraining), LOVE stage 1 →
+stage 2 per score task, QA LoRA, held-out evaluation.
 
     python scripts/train_love_nano.py                       # writes love_plugins/assets/love-nano
     python scripts/train_love_nano.py --out /tmp/nano --work-dir /tmp/nano-work
