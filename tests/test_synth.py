@@ -424,6 +424,8 @@ def test_config_is_validated(tmp_path):
         generate_suite(tmp_path, 2, 0, SuiteConfig(models={"x": 1.5}))
     with pytest.raises(ValueError, match="num_videos"):
         generate_suite(tmp_path, 0, 0)
+    with pytest.raises(ValueError, match="workers must be >= 0"):
+        generate_suite(tmp_path, 2, 0, workers=-1)
 
 
 # --- CLI ----------------------------------------------------------------------------------------
@@ -472,3 +474,5 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
     assert exc.value.code == 2
     assert main(["synth", str(tmp_path), "--videos", "1", "--width", "65"]) == 2
     assert "even" in capsys.readouterr().err
+    assert main(["synth", str(tmp_path), "--videos", "1", "--workers", "-2"]) == 2
+    assert "workers must be >= 0" in capsys.readouterr().err

@@ -148,6 +148,8 @@ def generate_suite(
         raise ValueError(f"seed must be >= 0, got {seed}")
     if num_videos < 1:
         raise ValueError(f"num_videos must be >= 1, got {num_videos}")
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0 (0 = in-process), got {workers}")
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
