@@ -32,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "love_plugins" / "assets" / "love-nano"), help="bundle folder")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR),
                         help="suites, video cache, stage bundles (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads of the LOVE stages; the pre-training stages use --stage0-threads "
-                             "(default: %(default)s, as the shipped bundle was made)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch CPU threads of the LOVE stages and the held-out evaluation; the pre-training "
+                             "stages use --motion-threads and --stage0-threads (default: %(default)s, as the "
+                             "shipped bundle was made)")
     for f in dataclasses.fields(NanoRecipe):
         kind = (lambda text: text.lower() in ("1", "true", "yes")) if isinstance(f.default, bool) else type(f.default)
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,

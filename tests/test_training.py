@@ -305,6 +305,37 @@ def test_motion_stage_pretrains_the_motion_encoder_alone_on_the_statistics(suite
     assert rc == 0 and read_training_info(tmp_path / "cli")["history"][-1]["stage"] == "motion"
 
 
+def test_motion_stage_direction_probe_teaches_the_motion_encoder_the_direction(suite, cache_dir, tmp_path):
+    """`motion_aux_weight` in the motion stage: a discarded linear probe of the scene's direction of motion
+    on the clip features adds its weighted cross-entropy, whose gradient reaches the motion encoder."""
+    from love_plugins.training.collator import MOTION_CLASS, SCENE_CLASSES
+
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    processor = LoveProcessor(tokenizer, model.config)
+    records = load_records(suite / "manifest.jsonl", "perception", "train")[:6]
+    assert {r.scene["motion"] for r in records} != {"still"}
+    batch = LoveCollator(processor, scene_targets=True)(
+        [LoveDataset(records, VideoCache(model.config.sampler_config, cache_dir))[i] for i in range(6)])
+    plain = LoveForTraining(model, processor, "motion", "perception", distill_weight=0.0)
+    probed = LoveForTraining(model, processor, "motion", "perception", distill_weight=0.0, motion_aux_weight=2.0)
+    probed.quality_head.load_state_dict(plain.quality_head.state_dict())
+    extra = probed(**batch)["loss"] - plain(**batch)["loss"]
+    features = probed._trained_motion_features(batch["motion_values"]).flatten(1).float()
+    expected = torch.nn.functional.cross_entropy(probed.motion_aux_head(features),
+                                                 batch["aux_targets"][:, MOTION_CLASS].long())
+    assert probed.motion_aux_head.out_features == SCENE_CLASSES[MOTION_CLASS]
+    torch.testing.assert_close(extra, 2.0 * expected, rtol=1e-4, atol=1e-5)
+    model.zero_grad()
+    extra.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.motion_encoder.parameters())
+    # read by the motion stage and stage 0, refused where nothing reads it
+    TrainConfig(task="perception", stage="motion", data=str(suite), output_dir=str(tmp_path / "never"),
+                motion_aux_weight=1.0)
+    with pytest.raises(ValueError, match="motion_aux_weight: pre-training option"):
+        TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
+                    motion_aux_weight=1.0)
+
+
 class _Interrupt(TrainerCallback):
     def __init__(self, at_step: int):
         self.at_step = at_step
@@ -453,6 +484,31 @@ def test_stage0_motion_probe_trains_the_motion_encoder(suite, cache_dir):
     assert not LoveForTraining(model, processor, "stage0", "perception", motion_aux_weight=1.0).motion_aux_weight
 
 
+def test_stage0_scene_probe_reads_the_forward_pass_frame_tokens(suite, cache_dir):
+    """The scene probe reads the frame tokens the LLM got (`LoveOutput.frame_tokens`): one ViT pass per
+    step, and the same loss as re-encoding the frames for it."""
+    from love_plugins.training.collator import SCENE_CLASSES
+
+    model, tokenizer = build_tiny_model(seed=1)
+    processor = LoveProcessor(tokenizer, model.config)
+    records = load_records(suite / "manifest.jsonl", "perception")[:4]
+    items = [LoveDataset(records, VideoCache(model.config.sampler_config, cache_dir))[i] for i in range(4)]
+    batch = LoveCollator(processor, scene_targets=True)(items)
+    with_probe = LoveForTraining(model, processor, "stage0", "perception", aux_weight=0.5)
+    plain = LoveForTraining(model, processor, "stage0", "perception")
+    calls = []
+    hook = model.vision_tower.register_forward_hook(lambda *_: calls.append(1))
+    loss = with_probe(**batch)["loss"]
+    hook.remove()
+    assert len(calls) == 1
+    tokens = model.encode_frames(batch["pixel_values"].to(model.dtype), "perception")
+    logits = with_probe.aux_head(tokens.flatten(1).float())
+    targets = batch["aux_targets"]
+    expected = with_probe._scene_class_loss(logits, targets) + 4 * torch.nn.functional.mse_loss(
+        logits[:, sum(SCENE_CLASSES):], targets[:, len(SCENE_CLASSES):])
+    torch.testing.assert_close(loss - plain(**batch)["loss"], 0.5 * expected, rtol=1e-4, atol=1e-5)
+
+
 def test_checkpointing_argument_name_follows_the_installed_transformers():
     """transformers >= 5.18 calls it activation_checkpointing, older releases gradient_checkpointing."""
     import dataclasses
@@ -473,24 +529,36 @@ def test_checkpointing_argument_name_follows_the_installed_transformers():
     assert False in current.values()
 
 
-def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path):
+def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
     """`build_love_nano` (what scripts/train_love_nano.py runs): every stage in order, a bundle the
-    Scorer loads, figures and recipe recorded, and stage 0's own thread count undone afterwards."""
+    Scorer loads, figures and recipe recorded, and each stage on its thread count: the motion stage on
+    its own, the encoders stage and stage 0 on theirs, the LOVE stages on the caller's (restored after)."""
     from love_plugins.scorer import load
+    from love_plugins.training import trainer
     from love_plugins.training.nano import BUNDLE_FILES, NanoRecipe, build_love_nano
 
     recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, motion_epochs=0.5, motion_batch_size=4,
                         encoders_epochs=0.34, encoders_batch_size=4,
                         stage0_epochs=0.34, stage1_epochs=0.34,
                         stage2_perception_epochs=0.34, stage2_correspondence_epochs=0.34, qa_epochs=0.34,
-                        stage0_threads=1, decode_workers=0)
+                        stage0_threads=1, motion_threads=2, decode_workers=0)
+    threads_by_stage = []
+    real_train = trainer.train
+
+    def recording_train(cfg, **kwargs):
+        threads_by_stage.append((cfg.stage, torch.get_num_threads()))
+        return real_train(cfg, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", recording_train)
     threads = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(3)
     try:
         info = build_love_nano(tmp_path / "work", tmp_path / "out", recipe)
-        assert torch.get_num_threads() == 2  # stage 0 ran on its own count, the rest on the caller's
+        assert torch.get_num_threads() == 3  # the caller's count again
     finally:
         torch.set_num_threads(threads)
+    assert threads_by_stage == [("motion", 2), ("encoders", 1), ("stage0", 1), ("stage1", 3), ("stage2", 3),
+                                ("stage1", 3), ("stage2", 3), ("qa", 3)]
     assert [run["stage"] for run in info["history"]] == ["motion", "encoders", "stage0", "stage1", "stage2", "stage1",
                                                          "stage2", "qa"]
     assert info["recipe"]["stage2_perception_epochs"] == 0.34 and info["recipe"]["stage0_threads"] == 1

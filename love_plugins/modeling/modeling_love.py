@@ -114,6 +114,7 @@ class LoveOutput:
     word_logits: torch.Tensor | None = None  # (B, V) next-token logits, i.e. the distribution of the word
     loss: torch.Tensor | None = None  # language-model loss on `labels`, when given
     layer_states: tuple[torch.Tensor, ...] | None = None  # (B, L, H) per LLM layer, 0 = embeddings; on request
+    frame_tokens: torch.Tensor | None = None  # (B, frames × tokens, H) the projected frame tokens the LLM read
 
 
 class LoveModel(nn.Module):
@@ -235,7 +236,8 @@ class LoveModel(nn.Module):
         hidden = hidden_states[rows, target_positions]
         lm_head = self.language_model.get_output_embeddings()
         out = LoveOutput(hidden=hidden, word_logits=lm_head(hidden).float(),
-                         layer_states=llm_out.hidden_states if output_layer_states else None)
+                         layer_states=llm_out.hidden_states if output_layer_states else None,
+                         frame_tokens=frame_tokens)
         if task in self.score_heads:
             out.score = self.score_heads[task](hidden).float()
         if labels is not None:

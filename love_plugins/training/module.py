@@ -158,8 +158,8 @@ class LoveForTraining(nn.Module):
         self.train_motion_encoder = stage in ("motion", "encoders") or (train_motion_encoder and stage == "stage0")
         self.motion_aux_weight = motion_aux_weight if self.train_motion_encoder else 0.0
         if self.motion_aux_weight:
-            # Stage-0 only (discarded afterwards): the scene's direction of motion read off the motion
-            # encoder's clip features. The frame tokens show where the objects are in each frame, so
+            # Motion stage or stage 0 (discarded afterwards): the scene's direction of motion read off the
+            # motion encoder's clip features. The frame tokens show where the objects are in each frame, so
             # "moving left" is a comparison across frames; this puts the direction into the two motion
             # tokens, one hop from the word that asks about it.
             sampler = model.config.sampler_config
@@ -257,10 +257,9 @@ class LoveForTraining(nn.Module):
             l1 = (score[is_score] - targets[is_score].float()).abs().mean()
             losses.append(self.l1_weight * l1 if self.stage == "stage0" else l1)
         if self.aux_weight and aux_targets is not None:
-            losses.append(self.aux_weight * self._aux_loss(pixel_values.to(model.dtype), aux_targets))
+            losses.append(self.aux_weight * self._aux_loss(out.frame_tokens, aux_targets))
         if self.motion_aux_weight and aux_targets is not None:
-            logits = self.motion_aux_head(motion_features.flatten(1).float())
-            losses.append(self.motion_aux_weight * nn.functional.cross_entropy(logits, aux_targets[:, MOTION_CLASS].long()))
+            losses.append(self._motion_direction_loss(motion_features, aux_targets))
         if out.layer_states is not None:
             losses.append(self.match_weight * self._match_loss(out.layer_states[self.match_layer], match_positions,
                                                                match_targets))
@@ -312,7 +311,14 @@ class LoveForTraining(nn.Module):
         if self.distill_weight and statistics is not None:
             standardised = (statistics.float() - self.statistics_mean) / self.statistics_std
             loss = loss + self.distill_weight * nn.functional.mse_loss(self.distill_head(features), standardised)
+        if self.motion_aux_weight and aux_targets is not None:
+            loss = loss + self._motion_direction_loss(features, aux_targets)
         return {"loss": loss, "logits": self._quality_logits(out)}
+
+    def _motion_direction_loss(self, motion_features: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        """The direction-of-motion probe's weighted cross-entropy on the clips' motion features."""
+        logits = self.motion_aux_head(motion_features.flatten(1).float())
+        return self.motion_aux_weight * nn.functional.cross_entropy(logits, aux_targets[:, MOTION_CLASS].long())
 
     @staticmethod
     def _quality_loss(out: torch.Tensor, targets: torch.Tensor, aux_targets: torch.Tensor | None) -> torch.Tensor:
@@ -343,12 +349,9 @@ class LoveForTraining(nn.Module):
             start += n
         return loss / len(SCENE_CLASSES)
 
-    def _aux_loss(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
-        """The scene probe. It runs the ViT a second time: reading the forward pass's tokens instead is the
-        same loss and saves that pass, but the changed order of float sums changes what the recipe
-        regenerates (docs/love-nano.md), so it waits for the next retrained love-nano."""
-        tokens = self.model.encode_frames(pixel_values, self.task)
-        logits = self.aux_head(tokens.flatten(1).float())
+    def _aux_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        """The scene probe on the frame tokens the LLM read in this forward pass (no second ViT pass)."""
+        logits = self.aux_head(frame_tokens.flatten(1).float())
         severities = aux_targets[:, len(SCENE_CLASSES) :]
         start = sum(SCENE_CLASSES)
         return self._scene_class_loss(logits, aux_targets) + 4 * nn.functional.mse_loss(logits[:, start:], severities)

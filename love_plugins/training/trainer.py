@@ -41,7 +41,7 @@ INFO_NAME = "training_info.json"
 # its default anywhere else (the motion and encoders stages always train the motion encoder, so they accept
 # that too).
 PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scenes": ("stage0",),
-                             "match_weight": ("stage0",), "motion_aux_weight": ("stage0",),
+                             "match_weight": ("stage0",), "motion_aux_weight": ("motion", "stage0"),
                              "train_motion_encoder": ("motion", "encoders", "stage0"),
                              "train_vision_tower": ("stage0",), "distill_weight": ("motion",)}
 
@@ -82,7 +82,7 @@ class TrainConfig:
     open_share: float = 0.0  # stage 0 with augment_scenes: share of QA draws that are open questions
     match_weight: float = 0.0  # stage 0 with augment_scenes: weight of the word-match probe loss
     match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
-    motion_aux_weight: float = 0.0  # stage 0 with train_motion_encoder: direction-of-motion probe on its features
+    motion_aux_weight: float = 0.0  # motion stage, or stage 0 with train_motion_encoder: direction-of-motion probe
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
     distill_weight: float = 1.0  # motion stage: weight of the hand-made fragment statistics as targets
