@@ -5,9 +5,10 @@ the released LOVE weights (`love-eval convert`).
 Recipe (`build_love_nano`), all through `train(TrainConfig(...))`:
 
 M. the motion stage (stands in for FAST-VQA's quality pre-training of `temporal.pth`, which a base
-   built from config lacks): the motion encoder alone learns the MOS, the six degradation severities
-   and eleven hand-made quality statistics of each clip (distillation targets, `fragment_statistics`)
-   through small discarded heads; it stays frozen from here on, as LOVE keeps `temporal.pth` frozen;
+   built from config lacks): the motion encoder alone learns the MOS, the six degradation severities,
+   eleven hand-made quality statistics of each clip (distillation targets, `fragment_statistics`) and
+   the direction of motion through small discarded heads; it stays frozen from here on, as LOVE keeps
+   `temporal.pth` frozen;
 0. stage 0 (stands in for the pre-training of InternVL3): full fine-tuning of the vision tower, LLM,
    one projector pair and both score heads on all three tasks at once (next-token loss on the level
    sentence / Yes-No answer / scene caption / open-question answer + L1 on MOS/100 + two discarded
