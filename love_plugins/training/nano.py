@@ -189,10 +189,10 @@ class NanoRecipe:
     qa_epochs: float = 3.0
     qa_lr: float = 5e-4
     decode_workers: int = 2  # processes that write the suites and decode the videos
-    # The encoders stage and stage 0 run on this many torch threads (the motion stage on `motion_threads`), the
-    # LOVE stages after them on the caller's. The thread count changes the order of float sums, and stage 0's outcome is
-    # sensitive to that (when the comparison forms varies more between such runs than between recipe
-    # variants; docs/love-nano.md). The shipped base was trained on one thread.
+    # The encoders stage and stage 0 run on this many torch threads (the motion stage on `motion_threads`),
+    # the LOVE stages after them on the caller's. The thread count changes the order of float sums, and
+    # stage 0's outcome is sensitive to that (when the comparison forms varies more between such runs than
+    # between recipe variants; docs/love-nano.md). The shipped base was trained on one thread.
     stage0_threads: int = 1
     # The motion stage's own thread count. Two threads run it 1.7x faster than one (365 s against 632 s for
     # 36 epochs), but the different order of float sums gave another encoder (test-split MOS SRCC 0.72
