@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -91,6 +92,9 @@ def test_each_stage_trains_only_its_parameters():
     assert {n.split(".")[0] for n in encoders} == {"vision_tower", "motion_encoder", "projectors"}
     assert all(n.startswith("projectors.perception") for n in encoders if n.startswith("projectors"))
     assert not any("lora_" in n for n in encoders)
+    vision = trainable_parameter_names(model, "vision", "perception")  # the ViT and its projector alone
+    assert {n.split(".")[:2][0] for n in vision} == {"vision_tower", "projectors"} and not any("lora_" in n for n in vision)
+    assert all(n.startswith("projectors.perception") for n in vision if n.startswith("projectors"))
     motion = trainable_parameter_names(model, "motion", "perception")  # the motion encoder alone
     assert motion and {n.split(".")[0] for n in motion} == {"motion_encoder"}
     stage0 = trainable_parameter_names(model, "stage0", "perception")
@@ -237,6 +241,40 @@ def test_encoders_stage_trains_only_the_encoders_and_learns(suite, cache_dir, tm
                     augment_scenes=True)
     TrainConfig(task="perception", stage="encoders", data=str(suite), output_dir=str(tmp_path / "never"),
                 aux_weight=1.0, train_motion_encoder=True)
+
+
+def test_vision_stage_trains_only_the_vision_tower_and_learns_the_frames(suite, cache_dir, tmp_path):
+    """The vision stage (love-nano's stand-in for InternViT's pre-training): one frame at a time, the ViT
+    and its projector learn each frame's background, colour, shape and count; the share of attributes
+    recognised on the test split rises, nothing else moves, and the discarded head is not in the bundle."""
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    out = tmp_path / "vision"
+    info = train(TrainConfig(task="perception", stage="vision", data=str(suite / "manifest.jsonl"),
+                             output_dir=str(out), cache_dir=str(cache_dir), num_train_epochs=16, learning_rate=3e-3,
+                             warmup_ratio=0.1, eval_strategy="epoch", **_fast(per_device_train_batch_size=8)),
+                 model=model, tokenizer=tokenizer)
+    run = info["history"][-1]
+    accuracy = [e["eval_scene_accuracy"] for e in run["log_history"] if "eval_scene_accuracy" in e]
+    assert 0.0 <= accuracy[0] <= 1.0 and accuracy[-1] > accuracy[0] + 0.1, accuracy
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed <= set(trainable_parameter_names(model, "vision", "perception"))
+    assert {n.split(".")[0] for n in changed} == {"vision_tower", "projectors"}
+    from safetensors import safe_open
+
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        assert not any("scene_head" in k for k in f.keys())
+    processor = LoveProcessor(tokenizer, model.config)
+    wrapper = LoveForTraining(model, processor, "vision", "perception").eval()
+    records = load_records(suite / "manifest.jsonl", "perception", "test")[:3]
+    items = [LoveDataset(records, VideoCache(model.config.sampler_config, cache_dir))[i] for i in range(3)]
+    batch = LoveCollator(processor, scene_targets=True)(items)
+    first, second = wrapper(**batch), wrapper(**batch)  # evaluation: no random mirror
+    torch.testing.assert_close(first["logits"], second["logits"])
+    with pytest.raises(ValueError, match="true scene attributes"):  # LOVE's meta JSON carries no scenes
+        wrapper(**LoveCollator(processor)(items))
+    with pytest.raises(ValueError, match="--task perception"):
+        TrainConfig(task="qa", stage="vision", data=str(suite), output_dir=str(tmp_path / "never"))
 
 
 def test_encoders_stage_learns_from_the_mos_alone_without_true_scenes(suite, cache_dir, tmp_path):
@@ -461,6 +499,58 @@ def test_stage0_word_match_probe_reads_the_marked_words(suite, cache_dir):
         LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=9)
 
 
+def test_stage0_match_span_probe_reads_from_the_question_word_to_the_answer(suite, cache_dir):
+    """The match span probe: for yes/no questions only, every position after the question's attribute word
+    up to the one that predicts the answer is asked the word's verdict; states elsewhere (the visual block,
+    the question before the word, the answer, correspondence prompts) do not enter its loss."""
+    from love_plugins.modeling.configuration_love import TASKS
+    from love_plugins.training.data import SceneAugmentedDataset
+
+    model, tokenizer = build_tiny_model(seed=1)
+    processor = LoveProcessor(tokenizer, model.config)
+    records = load_records(suite / "manifest.jsonl", "correspondence")[:2] + load_records(
+        suite / "manifest.jsonl", "qa")[:4]
+    dataset = SceneAugmentedDataset(records, VideoCache(model.config.sampler_config, cache_dir), seed=0,
+                                    caption_share=0.0)
+    batch = LoveCollator(processor, word_matches=True)([dataset[i] for i in range(len(dataset))])
+    torch.manual_seed(0)  # the same word-match head in both wrappers
+    wrapper = LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=1,
+                              match_span_weight=1.0)
+    is_qa = batch["task_ids"] == TASKS.index("qa")
+    marks, answers = batch["match_positions"][:, 0], batch["target_positions"]
+    assert is_qa.sum() == 4 and bool((marks[is_qa] >= 0).all()) and bool((marks[is_qa] < answers[is_qa]).all())
+    states = torch.randn(*batch["input_ids"].shape, model.config.text_config["hidden_size"])
+
+    def span_loss(changed_states):
+        return wrapper._match_span_loss(changed_states, batch["match_positions"], batch["match_targets"],
+                                        answers, is_qa)
+
+    base = span_loss(states)
+    row = int(torch.nonzero(is_qa)[0])
+    for position, inside in [(int(marks[row]), False), (int(marks[row]) + 1, True), (int(answers[row]), True),
+                             (int(answers[row]) + 1, False), (0, False)]:
+        moved = states.clone()
+        moved[row, position] += 5.0
+        assert (span_loss(moved) != base).item() is inside, position
+    other = int(torch.nonzero(~is_qa)[0])  # a correspondence prompt: never in the span
+    moved = states.clone()
+    moved[other] += 5.0
+    assert span_loss(moved) == base
+    none = wrapper._match_span_loss(states, batch["match_positions"], batch["match_targets"], answers,
+                                    torch.zeros_like(is_qa))
+    none.backward()  # a batch without yes/no questions: zero loss, the head still in the graph
+    assert none.item() == 0 and wrapper.match_span_head.weight.grad.abs().sum() == 0
+    torch.manual_seed(0)
+    plain = LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=1)
+    torch.testing.assert_close(plain.match_head.weight, wrapper.match_head.weight)
+    assert wrapper(**batch)["loss"] > plain(**batch)["loss"]  # the span term adds to stage 0's loss
+    with pytest.raises(ValueError, match="layer after match_layer"):
+        LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=2,
+                        match_span_weight=1.0)
+    with pytest.raises(ValueError, match="match_span_weight: pre-training option"):
+        TrainConfig(task="qa", stage="qa", data=str(suite), output_dir="never", match_span_weight=1.0)
+
+
 def test_stage0_motion_probe_trains_the_motion_encoder(suite, cache_dir):
     """The direction-of-motion probe reads the motion encoder's features: it exists only when stage 0
     trains that encoder, adds to the loss, and its gradient reaches the encoder but no ViT weight."""
@@ -527,14 +617,16 @@ def test_checkpointing_argument_name_follows_the_installed_transformers():
 def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
     """`build_love_nano` (what scripts/train_love_nano.py runs): every stage in order, a bundle the
     Scorer loads, figures and recipe recorded, and each stage on its thread count: the motion stage on
-    its own, the encoders stage and stage 0 on theirs, the LOVE stages on the caller's (restored after)."""
+    its own, the vision and encoders stages and stage 0 on theirs, the LOVE stages on the caller's
+    (restored after). A rerun in the same work folder reuses every finished stage whose settings are
+    unchanged, up to the first that changed, and trains from there on."""
     from love_plugins.scorer import load
     from love_plugins.training import trainer
     from love_plugins.training.nano import BUNDLE_FILES, NanoRecipe, build_love_nano
 
     recipe = NanoRecipe(train_videos=12, heldout_videos=5, batch_size=4, motion_epochs=0.5, motion_batch_size=4,
-                        encoders_epochs=0.34, encoders_batch_size=4,
-                        stage0_epochs=0.34, stage1_epochs=0.34,
+                        vision_epochs=0.34, vision_batch_size=4, encoders_epochs=0.34, encoders_batch_size=4,
+                        stage0_epochs=0.34, stage0_match_span_weight=1.0, stage1_epochs=0.34,
                         stage2_perception_epochs=0.34, stage2_correspondence_epochs=0.34, qa_epochs=0.34,
                         stage0_threads=1, motion_threads=2, decode_workers=0)
     threads_by_stage = []
@@ -546,26 +638,57 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer, "train", recording_train)
     threads = torch.get_num_threads()
-    torch.set_num_threads(3)
-    try:
-        info = build_love_nano(tmp_path / "work", tmp_path / "out", recipe)
-        assert torch.get_num_threads() == 3  # the caller's count again
-    finally:
-        torch.set_num_threads(threads)
-    assert threads_by_stage == [("motion", 2), ("encoders", 1), ("stage0", 1), ("stage1", 3), ("stage2", 3),
-                                ("stage1", 3), ("stage2", 3), ("qa", 3)]
-    assert [run["stage"] for run in info["history"]] == ["motion", "encoders", "stage0", "stage1", "stage2", "stage1",
-                                                         "stage2", "qa"]
+
+    def build(out: str, built_recipe: NanoRecipe) -> dict:
+        torch.set_num_threads(3)
+        try:
+            info = build_love_nano(tmp_path / "work", tmp_path / out, built_recipe)
+            assert torch.get_num_threads() == 3  # the caller's count again
+        finally:
+            torch.set_num_threads(threads)
+        return info
+
+    info = build("out", recipe)
+    assert threads_by_stage == [("motion", 2), ("vision", 1), ("encoders", 1), ("stage0", 1), ("stage1", 3),
+                                ("stage2", 3), ("stage1", 3), ("stage2", 3), ("qa", 3)]
+    stages = ["motion", "vision", "encoders", "stage0", "stage1", "stage2", "stage1", "stage2", "qa"]
+    assert [run["stage"] for run in info["history"]] == stages
+    assert info["history"][3]["config"]["match_span_weight"] == 1.0
     assert info["recipe"]["stage2_perception_epochs"] == 0.34 and info["recipe"]["stage0_threads"] == 1
-    assert set(info["timings_seconds"]) == {"synth", "motion", "encoders", "stage0", "perception_stage1", "perception_stage2",
-                                            "correspondence_stage1", "correspondence_stage2", "qa_stageqa",
-                                            "heldout_eval"}
+    laps = ["motion", "vision", "encoders", "stage0", "perception_stage1", "perception_stage2",
+            "correspondence_stage1", "correspondence_stage2", "qa_stageqa"]
+    assert set(info["timings_seconds"]) == {"synth", *laps, "heldout_eval"} and info["reused_stages"] == []
     assert info["heldout"]["scored"] == 5 and info["heldout"]["failed"] == 0
     assert all((tmp_path / "out" / name).is_file() for name in BUNDLE_FILES if name != "special_tokens_map.json")
     scores = load(str(tmp_path / "out"), device="cpu").score([str(p) for p in sorted(
         (tmp_path / "work" / "suite_heldout").rglob("*.mp4"))][:2], prompts=["a red circle"] * 2)
     assert [s.error for s in scores] == [None, None]
     assert all(s.perception is not None and s.correspondence is not None for s in scores)
+
+    threads_by_stage.clear()  # the same recipe again: every stage is reused, the same bundle comes out
+    again = build("again", recipe)
+    assert threads_by_stage == [] and again["reused_stages"] == laps
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == (tmp_path / "out" / "model.safetensors").read_bytes()
+    threads_by_stage.clear()  # a later stage changed: the ones before it are reused, it and those after retrain
+    changed = build("changed", dataclasses.replace(recipe, stage2_correspondence_epochs=0.5))
+    assert [stage for stage, _ in threads_by_stage] == ["stage2", "qa"]
+    assert changed["reused_stages"] == laps[:7]
+
+
+def test_nano_fragment_layout_is_part_of_the_architecture(tmp_path, suite):
+    """love-nano's motion mosaic of 64² is 4 × 16 fragments or 2 × 32: the layout is recorded in the
+    saved config, survives loading and drives the sampler of a scorer on real clips."""
+    from love_plugins.training.nano import build_nano_model
+
+    model, tokenizer = build_nano_model(0, fragments=2, fragment_size=32)
+    sampler = model.config.sampler_config
+    assert (sampler.fragments, sampler.fragment_size) == (2, 32)
+    assert list(model.config.motion_config["base_input_size"][1:]) == [64, 64]
+    model.save_pretrained(tmp_path / "bundle", tokenizer)
+    scorer = love_plugins.load(tmp_path / "bundle", device="cpu")
+    assert scorer.model.config.sampler_config.fragments == 2
+    videos = sorted(str(p) for p in suite.rglob("*.mp4"))[:2]
+    assert [s.error for s in scorer.score(videos, prompts=["a red circle"] * 2)] == [None, None]
 
 
 def test_dct_patch_embedding_is_an_orthogonal_filter_bank():

@@ -19,7 +19,9 @@ import sys
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, choices=("perception", "correspondence", "qa"))
-    parser.add_argument("--stage", required=True, help="1, 2 or qa (QA: 2 = qa); motion, encoders, 0 = love-nano's pre-training of a base built from config")
+    parser.add_argument("--stage", required=True,
+                        help="1, 2 or qa (QA: 2 = qa); motion, vision, encoders, 0 = love-nano's pre-training of a "
+                             "base built from config")
     parser.add_argument("--data", required=True, metavar="META_OR_MANIFEST",
                         help="LOVE meta JSON, manifest.jsonl/.csv, or a `love-eval synth` folder")
     parser.add_argument("--output-dir", "-o", required=True, help="bundle folder to write (checkpoints inside)")

@@ -11,6 +11,11 @@ Stages (SPEC §2, LOVE's recipe):
   degradation severities) through a small discarded head on its clip features, and each clip's
   hand-made quality statistics (`fragment_statistics`) through a discarded linear head, as
   distillation targets. It stands in for FAST-VQA's quality pre-training of `temporal.pth` (love-nano).
+* ``vision`` — not in LOVE: the vision tower and the task's vision projector alone learn to recognise
+  each frame's scene attributes (background, object colour, shape, count) through a small discarded
+  head on the mean and maximum of its tokens, one frame at a time, each frame mirrored left-right at
+  random. It stands in for the pre-training of InternViT, which a base built from config lacks
+  (love-nano): trained on whole clips inside stage 0, the tiny ViT learns shapes and counts slowly.
 * ``encoders`` — not in LOVE: the vision tower, the task's vision projector and the motion encoder
   learn the MOS (and, on synthetic clips, the six degradation severities and the scene attributes)
   through small discarded heads on their pooled outputs; no LLM. It stands in for the quality
@@ -41,7 +46,10 @@ from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
 from .collator import MOTION_CLASS, SCENE_CLASSES, SCENE_SEVERITIES
 
-STAGES = ("motion", "encoders", "stage0", "stage1", "stage2", "qa")
+# The scene attributes a single frame shows (background, colour, shape, count; not the motion).
+FRAME_ATTRIBUTES = MOTION_CLASS
+
+STAGES = ("motion", "vision", "encoders", "stage0", "stage1", "stage2", "qa")
 
 # The encoders stage regresses the standardised MOS: (MOS/100 - centre) / scale (MOS is 8-92 on the suite).
 MOS_CENTER, MOS_SCALE = 0.5, 0.25
@@ -68,7 +76,7 @@ def trainable_parameter_names(model: LoveModel, stage: str, task: str, motion_en
         if stage == "stage0" and head[0] == "vision_tower" and not vision_tower:
             continue
         is_lora = "lora_A" in head or "lora_B" in head
-        if stage == "encoders":
+        if stage in ("encoders", "vision"):
             keep = not is_lora and (head[0] == "vision_tower" or (head[0] == "projectors" and head[1] == task))
         elif stage == "stage0":
             keep = not is_lora and (head[0] not in ("projectors", "motion_projectors") or head[1] == task)
@@ -120,7 +128,8 @@ class LoveForTraining(nn.Module):
     def __init__(self, model: LoveModel, processor: LoveProcessor, stage: str, task: str, l1_weight: float = 1.0,
                  aux_weight: float = 0.0, train_motion_encoder: bool = False, match_weight: float = 0.0,
                  match_layer: int = 1, motion_aux_weight: float = 0.0, train_vision_tower: bool = True,
-                 distill_weight: float = 1.0, statistics_scale: tuple[torch.Tensor, torch.Tensor] | None = None):
+                 distill_weight: float = 1.0, statistics_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 match_span_weight: float = 0.0):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -128,7 +137,7 @@ class LoveForTraining(nn.Module):
             raise ValueError("stage 2 trains a score head: task must be perception or correspondence")
         if stage == "qa" and task != "qa":
             raise ValueError("the qa stage trains the qa task")
-        if stage in ("motion", "encoders") and task != "perception":
+        if stage in ("motion", "vision", "encoders") and task != "perception":
             raise ValueError(f"the {stage} stage learns the perception MOS: task must be perception")
         self.model = model
         self.stage = stage
@@ -152,6 +161,10 @@ class LoveForTraining(nn.Module):
             motion = sampler.num_clips * model.config.motion_encoder_config.output_dim
             self.quality_head = nn.Sequential(nn.Linear(2 * hidden + motion, 128), nn.GELU(),
                                               nn.Linear(128, 1 + SCENE_SEVERITIES))
+        if stage == "vision":
+            # Discarded afterwards: the frame's background, colour, shape and count from the mean and the
+            # maximum over its tokens (pooled, so a token must say what it shows wherever it sits).
+            self.scene_head = nn.Linear(2 * hidden, sum(SCENE_CLASSES[:FRAME_ATTRIBUTES]))
         self.distill_weight = distill_weight if stage == "motion" else 0.0
         if stage == "motion":
             self._init_motion_heads(statistics_scale)
@@ -176,13 +189,22 @@ class LoveForTraining(nn.Module):
             if not 1 <= match_layer <= model.config.text_config["num_hidden_layers"]:
                 raise ValueError(f"match_layer must be an LLM layer, 1..{model.config.text_config['num_hidden_layers']}")
             self.match_head = nn.Linear(model.config.text_config["hidden_size"], 1)
+        self.match_span_weight = match_span_weight if self.match_weight else 0.0
+        if self.match_span_weight:
+            # Stage-0 only (discarded afterwards): the word-match verdict carried on, one layer later, to every
+            # position from a yes/no question's attribute word to its answer. With the verdict on the word, the
+            # answer still had to learn where in the question to look, and whether it did was a matter of luck
+            # (docs/love-nano.md); this gives that last hop a target of its own.
+            if match_layer >= model.config.text_config["num_hidden_layers"]:
+                raise ValueError("the match span probe reads the layer after match_layer, which must exist")
+            self.match_span_head = nn.Linear(model.config.text_config["hidden_size"], 1)
         self.context_id = processor.image_context_id
         self.register_buffer("level_ids", torch.tensor(processor.level_token_ids), persistent=False)
         self.register_buffer("yes_no_ids", torch.tensor([processor.yes_token_id, processor.no_token_id]),
                              persistent=False)
         # Stage 0 trains the base itself: the (zero-initialised) LoRA branches would only add work.
         # peft's adapter switches also flip requires_grad, so they come before `configure_trainable`.
-        set_adapters_enabled(model, stage not in ("motion", "encoders", "stage0"))
+        set_adapters_enabled(model, stage not in ("motion", "vision", "encoders", "stage0"))
         model.set_task(task)
         self.num_trainable = configure_trainable(model, stage, task, self.train_motion_encoder,
                                                  vision_tower=train_vision_tower or stage != "stage0")
@@ -203,7 +225,7 @@ class LoveForTraining(nn.Module):
     @property
     def needs_scene_targets(self) -> bool:
         """Whether batches must carry the true scene (`LoveCollator(scene_targets=True)`)."""
-        return bool(self.aux_weight or self.motion_aux_weight or self.stage in ("motion", "encoders"))
+        return bool(self.aux_weight or self.motion_aux_weight or self.stage in ("motion", "vision", "encoders"))
 
     def forward(
         self,
@@ -224,6 +246,8 @@ class LoveForTraining(nn.Module):
         model = self.model
         if self.stage == "motion":
             return self._motion_forward(motion_values, targets, aux_targets, fragment_statistics)
+        if self.stage == "vision":
+            return self._vision_forward(pixel_values.to(model.dtype), aux_targets)
         if self.stage == "encoders":
             return self._encoders_forward(pixel_values.to(model.dtype), motion_values, targets, aux_targets)
         if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
@@ -260,9 +284,13 @@ class LoveForTraining(nn.Module):
             losses.append(self.aux_weight * self._aux_loss(out.frame_tokens, aux_targets))
         if self.motion_aux_weight and aux_targets is not None:
             losses.append(self._motion_direction_loss(motion_features, aux_targets))
-        if out.layer_states is not None:
+        if self.match_weight and match_positions is not None:
             losses.append(self.match_weight * self._match_loss(out.layer_states[self.match_layer], match_positions,
                                                                match_targets))
+            if self.match_span_weight:
+                losses.append(self.match_span_weight * self._match_span_loss(
+                    out.layer_states[self.match_layer + 1], match_positions, match_targets, target_positions,
+                    task_ids == TASKS.index("qa")))
         levels = out.word_logits[:, self.level_ids].softmax(-1)
         expectation = levels @ torch.linspace(0, 1, levels.shape[-1], device=levels.device)
         p_yes = out.word_logits[:, self.yes_no_ids].softmax(-1)[:, 0]
@@ -273,6 +301,40 @@ class LoveForTraining(nn.Module):
         rows, slots = torch.nonzero(positions >= 0, as_tuple=True)
         logits = self.match_head(states[rows, positions[rows, slots]].float()).squeeze(-1)
         return nn.functional.binary_cross_entropy_with_logits(logits, targets[rows, slots].float())
+
+    def _match_span_loss(self, states: torch.Tensor, positions: torch.Tensor, targets: torch.Tensor,
+                         target_positions: torch.Tensor, is_qa: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy of the match span probe: at every position after a yes/no question's one
+        marked word up to the position that predicts the answer, does the video show what the word states?"""
+        asked = is_qa & (positions[:, 0] >= 0)
+        span = torch.arange(states.shape[1], device=states.device)
+        inside = (span > positions[:, :1]) & (span <= target_positions[:, None]) & asked[:, None]
+        rows, columns = torch.nonzero(inside, as_tuple=True)
+        logits = self.match_span_head(states[rows, columns].float()).squeeze(-1)
+        if len(rows) == 0:  # no yes/no question in this batch (open questions and captions carry no mark)
+            return logits.sum()
+        return nn.functional.binary_cross_entropy_with_logits(logits, targets[rows, 0].float())
+
+    def _vision_forward(self, pixel_values: torch.Tensor, aux_targets: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The vision stage: every frame on its own, mirrored left-right at random while training (the
+        attributes it learns do not change under a mirror); logits[:, 0] is each clip's share of right answers."""
+        if aux_targets is None:
+            raise ValueError("the vision stage learns the true scene attributes: use a synthetic suite's manifest")
+        batch, frames = pixel_values.shape[:2]
+        images = pixel_values.flatten(0, 1)
+        if self.training:
+            mirror = torch.rand(images.shape[0], device=images.device) < 0.5
+            images = torch.where(mirror[:, None, None, None], images.flip(-1), images)
+        tokens = self.model.encode_frames(images.unsqueeze(1), self.task)
+        logits = self.scene_head(torch.cat([tokens.mean(1), tokens.amax(1)], dim=-1).float())
+        targets = aux_targets.repeat_interleave(frames, dim=0)
+        loss = self._scene_class_loss(logits, targets, FRAME_ATTRIBUTES)
+        right, start = [], 0
+        for k, n in enumerate(SCENE_CLASSES[:FRAME_ATTRIBUTES]):
+            right.append((logits[:, start : start + n].argmax(-1) == targets[:, k].long()).float())
+            start += n
+        share = torch.stack(right, -1).mean(-1).reshape(batch, frames).mean(-1)
+        return {"loss": loss, "logits": torch.stack([share, torch.zeros_like(share), torch.zeros_like(share)], -1)}
 
     def _encoders_forward(self, pixel_values: torch.Tensor, motion_values: torch.Tensor, targets: torch.Tensor,
                           aux_targets: torch.Tensor | None) -> dict[str, torch.Tensor]:
@@ -341,13 +403,14 @@ class LoveForTraining(nn.Module):
         return self.model.motion_encoder(motion_values.flatten(0, 1).to(self.model.dtype)).reshape(b, c, -1)
 
     @staticmethod
-    def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
-        """Mean cross-entropy over the scene attributes (the first `sum(SCENE_CLASSES)` logits)."""
+    def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor, attributes: int = len(SCENE_CLASSES)
+                          ) -> torch.Tensor:
+        """Mean cross-entropy over the first `attributes` scene attributes (the first logits, in order)."""
         loss, start = 0.0, 0
-        for k, n in enumerate(SCENE_CLASSES):
+        for k, n in enumerate(SCENE_CLASSES[:attributes]):
             loss = loss + nn.functional.cross_entropy(logits[:, start : start + n], aux_targets[:, k].long())
             start += n
-        return loss / len(SCENE_CLASSES)
+        return loss / attributes
 
     def _aux_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
         """The scene probe on the frame tokens the LLM read in this forward pass (no second ViT pass)."""

@@ -24,6 +24,10 @@ M. the motion stage (stands in for FAST-VQA's quality pre-training of `temporal.
    degradation severities and the scene attributes through small discarded heads, and a stage 0 that
    keeps them frozen (`stage0_vision_tower`, `stage0_motion_encoder`), which runs 2.3x faster.
    Optional (`vision_patch_init="dct"`; not shipped): the ViT's patch embedding starts as a DCT filter bank;
+   Optional (`vision_epochs` > 0; not shipped): a vision stage before stage 0, in which the ViT and the
+   perception projector alone learn each frame's scene attributes;
+   Optional (`stage0_match_span_weight` > 0; not shipped): the match span probe, which asks a yes/no
+   question's verdict at every position from its attribute word to the answer;
 1. LOVE stage 1 per score task: projectors with cross-entropy on the level sentence;
 2. LOVE stage 2 per score task: LoRA (vision + LLM) + score head with L1 on MOS/100;
 3. LOVE QA: LoRA with next-token loss on Yes/No.
@@ -34,6 +38,7 @@ recorded in the bundle's training_info.json.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -51,15 +56,22 @@ NANO_NAME = "love-nano (demonstration model, trained on synthetic clips)"
 # Suites, decoded-video cache and stage bundles; shared by the training and probe scripts.
 DEFAULT_WORK_DIR = Path.home() / ".cache" / "love-plugins" / "love-nano-work"
 VISION_PATCH_INITS = ("random", "dct")  # how the ViT's patch embedding starts (`build_nano_model`)
+# Written into each stage's folder when it finishes: its TrainConfig, the architecture and thread count; a
+# rerun in the same work folder reuses the stage when they match (and every stage before it was reused).
+STAGE_MARKER = "nano_stage.json"
+# The recipe fields that decide the random base model (not part of any stage's TrainConfig).
+ARCHITECTURE_FIELDS = ("seed", "vision_layer_scale", "motion_embed_dim", "motion_patch_norm", "vision_patch_init",
+                       "fragments", "fragment_size")
 BUNDLE_FILES = ("love_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                 "special_tokens_map.json", "training_info.json")
 
 
 def nano_config(vocab_size: int, vision_layer_scale: float = 0.1, motion_embed_dim: int = 8,
-                motion_patch_norm: bool = True):
-    """4 frames of 64×64 (patch 8 → 16 tokens/frame), 2 clips × 8 frames of 4×16 fragments (mosaic 64),
-    ViT hidden 64 × 2 layers, LLM hidden 128 × 3 layers; Swin3D stages of `motion_embed_dim` × 1, 2, 4, 8,
-    with or without the LayerNorm after its patch embedding (`motion_patch_norm`)."""
+                motion_patch_norm: bool = True, fragments: int = 4, fragment_size: int = 16):
+    """4 frames of 64×64 (patch 8 → 16 tokens/frame), 2 clips × 8 frames of `fragments`² fragments of
+    `fragment_size`² (mosaic 64: 4 × 16 or 2 × 32), ViT hidden 64 × 2 layers, LLM hidden 128 × 3 layers;
+    Swin3D stages of `motion_embed_dim` × 1, 2, 4, 8, with or without the LayerNorm after its patch
+    embedding (`motion_patch_norm`)."""
     config = tiny_config(
         vocab_size=vocab_size,
         hidden_size=128,
@@ -71,8 +83,8 @@ def nano_config(vocab_size: int, vision_layer_scale: float = 0.1, motion_embed_d
         num_frames=4,
         num_clips=2,
         clip_len=8,
-        fragments=4,
-        fragment_size=16,
+        fragments=fragments,
+        fragment_size=fragment_size,
         name=NANO_NAME,
     )
     config.score_head_dims = (64, 32, 16, 8)
@@ -158,6 +170,14 @@ class NanoRecipe:
     # (ridge SRCC 0.77 -> 0.76); stage 0's comparison then formed sooner, and held-out correspondence rose
     # from 0.68 to 0.76 (docs/love-nano.md).
     motion_direction_weight: float = 1.0
+    # The vision stage before stage 0 (0 epochs: none, as shipped): the ViT and its projector alone learn each
+    # frame's background, colour, shape and count, one mirrored-at-random frame at a time (stands in for
+    # InternViT's pre-training). 12 epochs: 92 % of the attributes in 84 s; stage 0 then formed the comparison
+    # only with the match span probe, and no run with it beat the shipped bundle (docs/love-nano.md).
+    vision_epochs: float = 0.0
+    vision_lr: float = 2e-3
+    vision_batch_size: int = 8
+    vision_warmup_ratio: float = 0.1
     # The encoders stage before stage 0 (0 epochs: none, as shipped). With it and both encoders frozen in
     # stage 0 (2.3x the steps per second), held-out perception stayed within the shipped recipe's spread
     # and the comparison formed no more reliably (docs/love-nano.md).
@@ -174,6 +194,9 @@ class NanoRecipe:
     stage0_open_share: float = 0.4  # open questions: "What color is the background?" -> "The answer is gray."
     stage0_match_weight: float = 1.0  # word-match probe: does the video show each attribute word asked about?
     stage0_match_layer: int = 1
+    # match span probe: a yes/no question's verdict, read at every position from its attribute word to the answer
+    # (0: none, as shipped; docs/love-nano.md)
+    stage0_match_span_weight: float = 0.0
     stage0_motion_aux_weight: float = 0.0  # direction-of-motion probe on the motion encoder's clip features
     stage0_motion_encoder: bool = False  # True: stage 0 trains the motion encoder too (the previous bundle)
     stage0_vision_tower: bool = True  # False: stage 0 keeps the vision tower as the encoders stage left it
@@ -209,6 +232,11 @@ class NanoRecipe:
     # perception rose from 0.47 to 0.70-0.72 on the test split, held-out only from 0.648 to 0.66-0.67, and
     # the comparison formed no more reliably (docs/love-nano.md), so the shipped bundle starts from random.
     vision_patch_init: str = "random"
+    # The fragment layout (architecture, nano_config): `fragments`² fragments of `fragment_size`² pixels per
+    # frame of the motion encoder's 64² mosaic. 2 × 32 read the MOS better in one motion-stage harness run
+    # (0.791 against 0.740) and worse in the whole recipe (0.700 against 0.777; docs/love-nano.md).
+    fragments: int = 4
+    fragment_size: int = 16
 
     def __post_init__(self):
         _check_vision_patch_init(self.vision_patch_init)  # fail before the suites are written
@@ -273,54 +301,75 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
         seed=recipe.seed,
         logging_steps=20,
     )
+    architecture = {name: getattr(recipe, name) for name in ARCHITECTURE_FIELDS}
+    caller_threads = torch.get_num_threads()
+    reused: list[str] = []  # stages taken from an earlier run in this work folder
+    chain_intact = True  # every stage so far was reused, so the next one starts where it did then
+
+    def run_stage(cfg: TrainConfig, threads: int, lap_name: str, **in_memory) -> None:
+        """Train one stage on `threads` threads, or reuse its bundle from an earlier run in the same work
+        folder when that run trained it with the same settings and every stage before it was reused too."""
+        nonlocal t, chain_intact
+        marker = Path(cfg.output_dir) / STAGE_MARKER
+        settings = json.loads(json.dumps({"config": dataclasses.asdict(cfg), "architecture": architecture,
+                                          "threads": threads}))
+        chain_intact = chain_intact and marker.is_file() and json.loads(marker.read_text()) == settings
+        if chain_intact:
+            logger.info("%s: reusing %s (trained with the same settings by an earlier run)", lap_name, cfg.output_dir)
+            reused.append(lap_name)
+        else:
+            marker.unlink(missing_ok=True)
+            torch.set_num_threads(threads)
+            try:
+                train(cfg, **in_memory)
+            finally:
+                torch.set_num_threads(caller_threads)
+            marker.write_text(json.dumps(settings, indent=1) + "\n")
+        t = lap(lap_name, t)
+
     model, tokenizer = build_nano_model(recipe.seed, vision_layer_scale=recipe.vision_layer_scale,
                                         motion_embed_dim=recipe.motion_embed_dim,
                                         motion_patch_norm=recipe.motion_patch_norm,
-                                        vision_patch_init=recipe.vision_patch_init)
-    stage0 = work / "stage0"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(recipe.stage0_threads)
+                                        vision_patch_init=recipe.vision_patch_init, fragments=recipe.fragments,
+                                        fragment_size=recipe.fragment_size)
     in_memory = dict(model=model, tokenizer=tokenizer)  # where the next stage starts: in memory or a bundle
     start = {}
-    try:
-        if recipe.motion_epochs > 0:
-            torch.set_num_threads(recipe.motion_threads)
-            train(TrainConfig(task="perception", stage="motion", output_dir=str(work / "motion"),
-                              num_train_epochs=recipe.motion_epochs, learning_rate=recipe.motion_lr,
-                              warmup_ratio=recipe.motion_warmup_ratio, distill_weight=recipe.motion_distill_weight,
-                              motion_aux_weight=recipe.motion_direction_weight,
-                              name=NANO_NAME, **{**common, "per_device_train_batch_size": recipe.motion_batch_size}),
-                  **in_memory)
-            in_memory, start = {}, {"model": str(work / "motion")}  # its bundle keeps its history
-            t = lap("motion", t)
-            torch.set_num_threads(recipe.stage0_threads)
-        if recipe.encoders_epochs > 0:
-            train(TrainConfig(task="perception", stage="encoders", output_dir=str(work / "encoders"),
-                              num_train_epochs=recipe.encoders_epochs, learning_rate=recipe.encoders_lr,
-                              warmup_ratio=recipe.encoders_warmup_ratio, aux_weight=1.0, name=NANO_NAME,
-                              **{**common, "per_device_train_batch_size": recipe.encoders_batch_size}, **start),
-                  **in_memory)
-            in_memory, start = {}, {"model": str(work / "encoders")}
-            t = lap("encoders", t)
-        train(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
+    pretraining = [
+        ("motion", recipe.motion_epochs, recipe.motion_threads,
+         dict(num_train_epochs=recipe.motion_epochs, learning_rate=recipe.motion_lr,
+              warmup_ratio=recipe.motion_warmup_ratio, distill_weight=recipe.motion_distill_weight,
+              motion_aux_weight=recipe.motion_direction_weight, per_device_train_batch_size=recipe.motion_batch_size)),
+        ("vision", recipe.vision_epochs, recipe.stage0_threads,
+         dict(num_train_epochs=recipe.vision_epochs, learning_rate=recipe.vision_lr,
+              warmup_ratio=recipe.vision_warmup_ratio, per_device_train_batch_size=recipe.vision_batch_size)),
+        ("encoders", recipe.encoders_epochs, recipe.stage0_threads,
+         dict(num_train_epochs=recipe.encoders_epochs, learning_rate=recipe.encoders_lr,
+              warmup_ratio=recipe.encoders_warmup_ratio, aux_weight=1.0,
+              per_device_train_batch_size=recipe.encoders_batch_size)),
+    ]
+    for stage, epochs, threads, options in pretraining:
+        if epochs <= 0:
+            continue
+        run_stage(TrainConfig(task="perception", stage=stage, output_dir=str(work / stage), name=NANO_NAME,
+                              **{**common, **options}, **start), threads, stage, **in_memory)
+        in_memory, start = {}, {"model": str(work / stage)}  # its bundle keeps its history
+    stage0 = work / "stage0"
+    run_stage(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                           learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
                           l1_weight=recipe.stage0_l1_weight,
                           augment_scenes=recipe.stage0_augment, caption_share=recipe.stage0_caption_share,
                           open_share=recipe.stage0_open_share,
                           match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
+                          match_span_weight=recipe.stage0_match_span_weight,
                           train_motion_encoder=recipe.stage0_motion_encoder,
                           train_vision_tower=recipe.stage0_vision_tower,
                           motion_aux_weight=recipe.stage0_motion_aux_weight,
                           stage0_tasks=("perception", "correspondence") + ("qa",) * recipe.stage0_qa_repeat,
-                          name=NANO_NAME,
-                          **start, **common), **in_memory)
-    finally:
-        torch.set_num_threads(threads)
+                          name=NANO_NAME, **start, **common), recipe.stage0_threads, "stage0", **in_memory)
     model = LoveModel.from_pretrained(stage0)
     copy_projectors(model, "perception")
     seeded = work / "stage0_seeded"
     model.save_pretrained(seeded, tokenizer, extra=read_training_info(stage0))
-    t = lap("stage0", t)
 
     previous = seeded
     steps = [
@@ -334,10 +383,10 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
         if epochs <= 0:
             continue
         target = work / f"{task}_stage{stage}"
-        train(TrainConfig(task=task, stage=stage, model=str(previous), output_dir=str(target),
-                          num_train_epochs=epochs, learning_rate=lr, **common))
+        run_stage(TrainConfig(task=task, stage=stage, model=str(previous), output_dir=str(target),
+                              num_train_epochs=epochs, learning_rate=lr, **common), caller_threads,
+                  f"{task}_stage{stage}")
         previous = target
-        t = lap(f"{task}_stage{stage}", t)
 
     heldout = evaluate_bundle(previous, heldout_suite)
     t = lap("heldout_eval", t)
@@ -355,6 +404,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
         "heldout": heldout,
         "timings_seconds": timings,
         "total_seconds": round(time.perf_counter() - started, 1),
+        "reused_stages": reused,  # taken from an earlier run in the work folder: not in total_seconds
         "torch_threads": torch.get_num_threads(),
     })
     for run in info.get("history", []):  # the bundle is small: keep the figures, drop per-step logs

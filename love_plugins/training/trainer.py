@@ -43,7 +43,8 @@ INFO_NAME = "training_info.json"
 PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scenes": ("stage0",),
                              "match_weight": ("stage0",), "motion_aux_weight": ("motion", "stage0"),
                              "train_motion_encoder": ("motion", "encoders", "stage0"),
-                             "train_vision_tower": ("stage0",), "distill_weight": ("motion",)}
+                             "train_vision_tower": ("stage0",), "distill_weight": ("motion",),
+                             "match_span_weight": ("stage0",)}
 
 
 @dataclass
@@ -51,7 +52,7 @@ class TrainConfig:
     """Everything a run needs; recorded verbatim in the bundle's training_info.json."""
 
     task: str
-    stage: str  # "1", "2", "qa" (or "stage1", ...); "motion", "encoders", "0" = love-nano's base pretraining
+    stage: str  # "1", "2", "qa" (or "stage1", ...); "motion", "vision", "encoders", "0" = love-nano's base pretraining
     data: str  # LOVE meta JSON, manifest (.jsonl/.csv) or suite folder
     output_dir: str
     model: str = "love-nano"  # bundle directory, "love-nano" or "tiny-random"
@@ -82,6 +83,7 @@ class TrainConfig:
     open_share: float = 0.0  # stage 0 with augment_scenes: share of QA draws that are open questions
     match_weight: float = 0.0  # stage 0 with augment_scenes: weight of the word-match probe loss
     match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
+    match_span_weight: float = 0.0  # stage 0: the verdict carried from a yes/no question's word to its answer
     motion_aux_weight: float = 0.0  # motion stage, or stage 0 with train_motion_encoder: direction-of-motion probe
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
@@ -103,7 +105,7 @@ class TrainConfig:
             raise ValueError("--stage qa trains the qa task")
         if self.stage == "stage2" and self.task not in SCORE_TASKS:
             raise ValueError("stage 2 (score head + LoRA with L1) is for perception and correspondence")
-        if self.stage in ("motion", "encoders") and self.task != "perception":
+        if self.stage in ("motion", "vision", "encoders") and self.task != "perception":
             raise ValueError(f"the {self.stage} stage learns the perception MOS: --task perception")
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
@@ -117,9 +119,10 @@ class TrainConfig:
 
 def normalize_stage(stage: str | int) -> str:
     text = str(stage).lower().removeprefix("stage")
-    out = {"motion": "motion", "encoders": "encoders", "0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
+    out = {"motion": "motion", "vision": "vision", "encoders": "encoders", "0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
     if out is None:
-        raise ValueError(f"unknown stage {stage!r}; use 1, 2 or qa (motion, encoders, 0: love-nano's pre-training)")
+        raise ValueError(f"unknown stage {stage!r}; use 1, 2 or qa (motion, vision, encoders, 0: love-nano's "
+                         "pre-training)")
     return out
 
 
@@ -132,8 +135,13 @@ def resolve_stage(task: str, stage: str) -> str:
 # -- metrics ----------------------------------------------------------------------------------------------
 def evaluation_metrics(predictions: np.ndarray, targets: np.ndarray, task_ids: np.ndarray, stage: str) -> dict:
     """SRCC/PLCC/KRCC per score task (head output; the level expectation in stage 1), accuracy for QA,
-    and `combined` = the mean of each task's main figure (what picks the best checkpoint)."""
+    and `combined` = the mean of each task's main figure (what picks the best checkpoint). The vision
+    stage reports the share of scene attributes its frames were recognised right (`scene_accuracy`)."""
     from ..metrics import MetricError, correlations
+
+    if stage == "vision":
+        accuracy = float(np.mean(predictions[:, 0]))
+        return {"scene_accuracy": accuracy, "combined": accuracy}
 
     out: dict[str, float] = {}
     mains = []
@@ -259,8 +267,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
                               train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
                               match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight,
                               train_vision_tower=cfg.train_vision_tower, distill_weight=cfg.distill_weight,
-                              statistics_scale=statistics_scale)
-    if not wrapper.train_motion_encoder:
+                              statistics_scale=statistics_scale, match_span_weight=cfg.match_span_weight)
+    if not wrapper.train_motion_encoder and stage != "vision":  # the vision stage never reads motion
         train_set.precompute_motion(model)  # frozen: once per video, never again per step
         if eval_set is not None:
             eval_set.precompute_motion(model)
