@@ -273,6 +273,13 @@ def test_vision_stage_trains_only_the_vision_tower_and_learns_the_frames(suite, 
     torch.testing.assert_close(first["logits"], second["logits"])
     with pytest.raises(ValueError, match="true scene attributes"):  # LOVE's meta JSON carries no scenes
         wrapper(**LoveCollator(processor)(items))
+    from love_plugins.errors import AnnotationError
+
+    with pytest.raises(AnnotationError, match="meta_perception.json: the vision stage learns"):  # before decoding
+        train(TrainConfig(task="perception", stage="vision", data=str(suite / "meta_perception.json"),
+                          output_dir=str(tmp_path / "never"), cache_dir=str(tmp_path / "no_cache"), **_fast()),
+              model=model, tokenizer=tokenizer)
+    assert not (tmp_path / "no_cache").exists() or not any((tmp_path / "no_cache").iterdir())
     with pytest.raises(ValueError, match="--task perception"):
         TrainConfig(task="qa", stage="vision", data=str(suite), output_dir=str(tmp_path / "never"))
 
@@ -544,6 +551,8 @@ def test_stage0_match_span_probe_reads_from_the_question_word_to_the_answer(suit
     plain = LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=1)
     torch.testing.assert_close(plain.match_head.weight, wrapper.match_head.weight)
     assert wrapper(**batch)["loss"] > plain(**batch)["loss"]  # the span term adds to stage 0's loss
+    with pytest.raises(ValueError, match="needs match_weight > 0"):  # it would be dropped without a word
+        LoveForTraining(model, processor, "stage0", "perception", match_span_weight=1.0)
     with pytest.raises(ValueError, match="layer after match_layer"):
         LoveForTraining(model, processor, "stage0", "perception", match_weight=1.0, match_layer=2,
                         match_span_weight=1.0)
@@ -673,6 +682,10 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
     changed = build("changed", dataclasses.replace(recipe, stage2_correspondence_epochs=0.5))
     assert [stage for stage, _ in threads_by_stage] == ["stage2", "qa"]
     assert changed["reused_stages"] == laps[:7]
+    threads_by_stage.clear()  # an unreadable record of a stage's settings: that stage is trained again
+    (tmp_path / "work" / "qa_stageqa" / "nano_stage.json").write_text("{not json")
+    build("unreadable", dataclasses.replace(recipe, stage2_correspondence_epochs=0.5))
+    assert [stage for stage, _ in threads_by_stage] == ["qa"]
 
 
 def test_nano_fragment_layout_is_part_of_the_architecture(tmp_path, suite):

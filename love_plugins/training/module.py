@@ -189,6 +189,8 @@ class LoveForTraining(nn.Module):
             if not 1 <= match_layer <= model.config.text_config["num_hidden_layers"]:
                 raise ValueError(f"match_layer must be an LLM layer, 1..{model.config.text_config['num_hidden_layers']}")
             self.match_head = nn.Linear(model.config.text_config["hidden_size"], 1)
+        if match_span_weight and stage == "stage0" and not self.match_weight:
+            raise ValueError("the match span probe carries the word-match probe's verdict: it needs match_weight > 0")
         self.match_span_weight = match_span_weight if self.match_weight else 0.0
         if self.match_span_weight:
             # Stage-0 only (discarded afterwards): the word-match verdict carried on, one layer later, to every

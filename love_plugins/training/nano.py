@@ -268,6 +268,14 @@ def evaluate_bundle(bundle: str | Path, suite: str | Path, batch_size: int = 16)
     return metrics
 
 
+def _read_marker(marker: Path) -> dict | None:
+    """A stage's recorded settings; None when missing or unreadable (the stage is then trained again)."""
+    try:
+        return json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecipe | None = None) -> dict:
     """Regenerate love-nano from scratch into `out_dir` (a bundle); returns its training_info."""
     from ..modeling.modeling_love import LoveModel
@@ -313,7 +321,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
         marker = Path(cfg.output_dir) / STAGE_MARKER
         settings = json.loads(json.dumps({"config": dataclasses.asdict(cfg), "architecture": architecture,
                                           "threads": threads}))
-        chain_intact = chain_intact and marker.is_file() and json.loads(marker.read_text()) == settings
+        chain_intact = chain_intact and _read_marker(marker) == settings
         if chain_intact:
             logger.info("%s: reusing %s (trained with the same settings by an earlier run)", lap_name, cfg.output_dir)
             reused.append(lap_name)

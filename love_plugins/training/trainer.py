@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import AnnotationError
 from ..modeling.configuration_love import SCORE_TASKS, TASKS
 from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
@@ -247,6 +248,9 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     model.to(device)
     cache = VideoCache(model.config.sampler_config, cfg.cache_dir or output_dir / "video_cache", cfg.decode_workers)
     train_records = _records(cfg, stage, "train", cfg.data)
+    if stage == "vision" and not all(r.scene for r in train_records):  # before any video is decoded
+        raise AnnotationError(cfg.data, "the vision stage learns each frame's true scene attributes, which these "
+                                        "annotations do not carry (a `love-eval synth` manifest does)")
     if cfg.max_train_samples:
         train_records = train_records[: cfg.max_train_samples]
     eval_records = _records(cfg, stage, "test", cfg.eval_data or cfg.data)
