@@ -331,10 +331,8 @@ class LoveForTraining(nn.Module):
         logits = self.scene_head(torch.cat([tokens.mean(1), tokens.amax(1)], dim=-1).float())
         targets = aux_targets.repeat_interleave(frames, dim=0)
         loss = self._scene_class_loss(logits, targets, FRAME_ATTRIBUTES)
-        right, start = [], 0
-        for k, n in enumerate(SCENE_CLASSES[:FRAME_ATTRIBUTES]):
-            right.append((logits[:, start : start + n].argmax(-1) == targets[:, k].long()).float())
-            start += n
+        right = [(block.argmax(-1) == targets[:, k].long()).float()
+                 for k, block in enumerate(self._attribute_logits(logits, FRAME_ATTRIBUTES))]
         share = torch.stack(right, -1).mean(-1).reshape(batch, frames).mean(-1)
         return {"loss": loss, "logits": torch.stack([share, torch.zeros_like(share), torch.zeros_like(share)], -1)}
 
@@ -408,11 +406,15 @@ class LoveForTraining(nn.Module):
     def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor, attributes: int = len(SCENE_CLASSES)
                           ) -> torch.Tensor:
         """Mean cross-entropy over the first `attributes` scene attributes (the first logits, in order)."""
-        loss, start = 0.0, 0
-        for k, n in enumerate(SCENE_CLASSES[:attributes]):
-            loss = loss + nn.functional.cross_entropy(logits[:, start : start + n], aux_targets[:, k].long())
-            start += n
-        return loss / attributes
+        blocks = LoveForTraining._attribute_logits(logits, attributes)
+        return sum(nn.functional.cross_entropy(block, aux_targets[:, k].long()) for k, block in enumerate(blocks)
+                   ) / attributes
+
+    @staticmethod
+    def _attribute_logits(logits: torch.Tensor, attributes: int = len(SCENE_CLASSES)) -> tuple[torch.Tensor, ...]:
+        """The logits of each of the first `attributes` scene attributes, in order (one block per attribute)."""
+        sizes = list(SCENE_CLASSES[:attributes])
+        return logits[:, : sum(sizes)].split(sizes, dim=-1)
 
     def _aux_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
         """The scene probe on the frame tokens the LLM read in this forward pass (no second ViT pass)."""
