@@ -466,6 +466,28 @@ def test_stage0_scene_augmentation_keeps_targets_exact(suite, cache_dir):
     assert len(draws) > 1 and all(10 <= mos <= 90 for _, mos in draws)
 
 
+def test_stage0_motion_question_weight_asks_about_motion_more_often(suite, cache_dir):
+    from love_plugins.training.data import SceneAugmentedDataset
+
+    model, _ = build_tiny_model()
+    cache = VideoCache(model.config.sampler_config, cache_dir)
+    records = load_records(suite / "manifest.jsonl", "qa")[:4]
+
+    def dimensions(**options) -> list[str]:
+        dataset = SceneAugmentedDataset(records, cache, seed=3, caption_share=0.0, open_share=0.5, **options)
+        return [dataset[i % 4]["record"].dimension for i in range(400)]
+
+    uniform, weighted = dimensions(), dimensions(motion_weight=4.0)
+    assert dimensions(motion_weight=1.0) == uniform  # weight 1 draws what the recipe always drew
+    assert 0.12 < uniform.count("motion") / 400 < 0.28  # 1 in 5
+    assert 0.42 < weighted.count("motion") / 400 < 0.58  # 4 in 8
+    assert set(weighted) == set(uniform)  # the other dimensions are still asked
+    with pytest.raises(ValueError, match="motion_weight"):
+        SceneAugmentedDataset([], cache, motion_weight=0.0)
+    with pytest.raises(ValueError, match="motion_question_weight"):  # only stage 0 draws its questions
+        TrainConfig(task="qa", stage="qa", data="x", output_dir="y", motion_question_weight=2.0)
+
+
 def test_stage0_word_match_probe_reads_the_marked_words(suite, cache_dir):
     from love_plugins.training.data import SceneAugmentedDataset
 

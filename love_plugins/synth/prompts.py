@@ -129,13 +129,13 @@ def _value_words(dimension: str, value) -> str:
     return {"count": _NUMBERS, "motion": _MOTION_PHRASES}.get(dimension, {}).get(value, str(value))
 
 
-def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) -> dict:
+def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool, dimension: str | None = None) -> dict:
     """One yes/no question about the true scene with the requested answer, tagged with its dimension.
 
-    The dimension is drawn uniformly; a "no" question names a value the scene does not have.
+    The dimension is drawn uniformly unless given; a "no" question names a value the scene does not have.
     "span" is the character span of the value's words in the question ("red", "moving left").
     """
-    dimension = str(rng.choice(DIMENSIONS))
+    dimension = dimension or str(rng.choice(DIMENSIONS))
     attribute = _DIMENSION_ATTRIBUTE[dimension]
     true_value = getattr(scene, attribute)
     value = true_value if answer_yes else _other(rng, attribute, true_value)
@@ -161,17 +161,17 @@ def sample_question(rng: np.random.Generator, scene: Scene, answer_yes: bool) ->
             "span": (start, start + len(words))}
 
 
-def sample_open_question(rng: np.random.Generator, scene: Scene) -> dict:
+def sample_open_question(rng: np.random.Generator, scene: Scene, dimension: str | None = None) -> dict:
     """One open question about the true scene and its answer sentence, e.g. "What color is the
-    background?" -> "The answer is gray." (`value`: "gray"); the dimension is drawn uniformly, as for
-    the yes/no questions. The value comes after a fixed lead-in, so it is written with its leading
+    background?" -> "The answer is gray." (`value`: "gray"); the dimension is drawn uniformly unless
+    given, as for the yes/no questions. The value comes after a fixed lead-in, so it is written with its leading
     space and is one token for the nano tokenizer, as in the captions.
 
     Used in love-nano's stage 0 only, as the short-answer VQA data of VLM pre-training: naming the
     attribute a question asks for is the step a yes/no answer builds on, and gives the model more
     signal per clip than one yes/no bit.
     """
-    dimension = str(rng.choice(DIMENSIONS))
+    dimension = dimension or str(rng.choice(DIMENSIONS))
     value = _value_words(dimension, getattr(scene, _DIMENSION_ATTRIBUTE[dimension]))
     objects = "the objects" if scene.count > 1 else "the object"
     verb = "are" if scene.count > 1 else "is"

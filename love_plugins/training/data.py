@@ -329,21 +329,38 @@ class SceneAugmentedDataset(LoveDataset):
     such as "What color is the background?" -> "The answer is gray." (`open_share`); both train with
     next-token loss on every answer word.
 
+    `motion_weight` draws a question's dimension with motion that many times as likely as each other
+    dimension (1: uniform, as the suite's own questions): whether the object moves left or right is
+    the one attribute a frame cannot show, and the rarer it is asked the slower the model learns to look.
+
     Yes/no questions and correspondence prompts also carry `word_matches`: (character index of the
     last letter of each word that states an attribute, whether the video shows it), the targets of the
     stage-0 word-match probe (`LoveForTraining(match_weight=...)`)."""
 
     def __init__(self, records: list[Record], cache: VideoCache, seed: int = 0, caption_share: float = 0.5,
-                 open_share: float = 0.0, progress: bool = False):
+                 open_share: float = 0.0, progress: bool = False, motion_weight: float = 1.0):
         if caption_share < 0 or open_share < 0 or caption_share + open_share > 1:
             raise ValueError(f"caption_share ({caption_share}) and open_share ({open_share}) must be >= 0 "
                              "and add up to at most 1")
+        if motion_weight <= 0:
+            raise ValueError(f"motion_weight must be > 0, got {motion_weight}")
         super().__init__(records, cache, progress=progress)
         self.caption_share = caption_share
         self.open_share = open_share
+        self.motion_weight = motion_weight
         import numpy as np
 
         self._rng = np.random.default_rng(seed)
+
+    def _dimension(self) -> str | None:
+        """The QA dimension of the next question; None lets the question sampler draw it uniformly
+        (so a run with `motion_weight` 1 draws exactly the numbers it always did)."""
+        if self.motion_weight == 1:
+            return None
+        from ..synth.prompts import DIMENSIONS
+
+        weights = [self.motion_weight if d == "motion" else 1.0 for d in DIMENSIONS]
+        return str(self._rng.choice(DIMENSIONS, p=[w / sum(weights) for w in weights]))
 
     def __getitem__(self, i: int) -> dict:
         import dataclasses
@@ -372,8 +389,10 @@ class SceneAugmentedDataset(LoveDataset):
             # captioning, as in VLM pre-training: every attribute word must be read off the video
             rec = dataclasses.replace(rec, question=CAPTION_QUESTION, answer=describe(scene_attributes(scene)))
         else:
-            q = (sample_open_question(self._rng, scene) if draw < self.caption_share + self.open_share
-                 else sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5)))
+            dimension = self._dimension()
+            q = (sample_open_question(self._rng, scene, dimension) if draw < self.caption_share + self.open_share
+                 else sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5),
+                                      dimension=dimension))
             rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
             if "span" in q:
                 item["word_matches"] = [(q["span"][1] - 1, q["answer"] == "Yes")]

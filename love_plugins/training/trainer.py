@@ -45,7 +45,7 @@ PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scen
                              "match_weight": ("stage0",), "motion_aux_weight": ("motion", "stage0"),
                              "train_motion_encoder": ("motion", "encoders", "stage0"),
                              "train_vision_tower": ("stage0",), "distill_weight": ("motion",),
-                             "match_span_weight": ("stage0",)}
+                             "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",)}
 
 
 @dataclass
@@ -82,6 +82,7 @@ class TrainConfig:
     augment_scenes: bool = False  # stage 0: fresh QA questions / prompts per draw from the true scenes
     caption_share: float = 0.5  # stage 0 with augment_scenes: share of QA draws that are scene captions
     open_share: float = 0.0  # stage 0 with augment_scenes: share of QA draws that are open questions
+    motion_question_weight: float = 1.0  # stage 0 with augment_scenes: how much likelier motion questions are
     match_weight: float = 0.0  # stage 0 with augment_scenes: weight of the word-match probe loss
     match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
     match_span_weight: float = 0.0  # stage 0: the verdict carried from a yes/no question's word to its answer
@@ -256,7 +257,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     eval_records = _records(cfg, stage, "test", cfg.eval_data or cfg.data)
     if cfg.augment_scenes and stage == "stage0":
         train_set = SceneAugmentedDataset(train_records, cache, seed=cfg.seed, caption_share=cfg.caption_share,
-                                          open_share=cfg.open_share, progress=True)
+                                          open_share=cfg.open_share, progress=True,
+                                          motion_weight=cfg.motion_question_weight)
     else:
         train_set = LoveDataset(train_records, cache, progress=True)
     eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
