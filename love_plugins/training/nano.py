@@ -11,9 +11,11 @@ M. the motion stage (stands in for FAST-VQA's quality pre-training of `temporal.
    `temporal.pth` frozen;
 0. stage 0 (stands in for the pre-training of InternVL3): full fine-tuning of the vision tower, LLM,
    one projector pair and both score heads on all three tasks at once (next-token loss on the level
-   sentence / Yes-No answer / scene caption / open-question answer + L1 on MOS/100 + two discarded
-   linear probes: the true scene attributes on the visual tokens, and the word-match probe, which
-   asks at each attribute word of a question or prompt whether the video shows it). QA questions and
+   sentence / Yes-No answer / scene caption / open-question answer + L1 on MOS/100 + three discarded
+   linear probes: the true scene attributes on the visual tokens; the word-match probe, which
+   asks at each attribute word of a question or prompt whether the video shows it; and the match span
+   probe, which asks a yes/no question's verdict at every position from its attribute word to the answer,
+   so that the answer learns to read it off the word). QA questions and
    correspondence prompts are redrawn from each clip's true scene at every draw
    (`SceneAugmentedDataset`) so they cannot be memorised from text. Then every task's projectors
    are seeded from that pair, as LOVE's tasks all start from InternVL3's one `mlp1`.
@@ -26,8 +28,6 @@ M. the motion stage (stands in for FAST-VQA's quality pre-training of `temporal.
    Optional (`vision_patch_init="dct"`; not shipped): the ViT's patch embedding starts as a DCT filter bank;
    Optional (`vision_epochs` > 0; not shipped): a vision stage before stage 0, in which the ViT and the
    perception projector alone learn each frame's scene attributes;
-   Optional (`stage0_match_span_weight` > 0; not shipped): the match span probe, which asks a yes/no
-   question's verdict at every position from its attribute word to the answer;
 1. LOVE stage 1 per score task: projectors with cross-entropy on the level sentence;
 2. LOVE stage 2 per score task: LoRA (vision + LLM) + score head with L1 on MOS/100;
 3. LOVE QA: LoRA with next-token loss on Yes/No.
@@ -194,9 +194,13 @@ class NanoRecipe:
     stage0_open_share: float = 0.4  # open questions: "What color is the background?" -> "The answer is gray."
     stage0_match_weight: float = 1.0  # word-match probe: does the video show each attribute word asked about?
     stage0_match_layer: int = 1
-    # match span probe: a yes/no question's verdict, read at every position from its attribute word to the answer
-    # (0: none, as shipped; docs/love-nano.md)
-    stage0_match_span_weight: float = 0.0
+    # The match span probe: a yes/no question's verdict, read at every position from its attribute word to the
+    # answer. Without it, stage 0 of this recipe formed the comparison only partly (QA 57.5 % on the test split at
+    # its end; held out 75.6 %); with it, from epoch 6 (82 % at its end; held out 82.8 %; docs/love-nano.md).
+    stage0_match_span_weight: float = 1.0
+    # How much likelier a stage-0 question asks about motion than about each other dimension (1: uniform, as
+    # shipped). At 3 the comparison did not form in stage 0, with or without the span probe (docs/love-nano.md).
+    stage0_motion_question_weight: float = 1.0
     stage0_motion_aux_weight: float = 0.0  # direction-of-motion probe on the motion encoder's clip features
     stage0_motion_encoder: bool = False  # True: stage 0 trains the motion encoder too (the previous bundle)
     stage0_vision_tower: bool = True  # False: stage 0 keeps the vision tower as the encoders stage left it
@@ -217,10 +221,10 @@ class NanoRecipe:
     # stage 0's outcome is sensitive to that (when the comparison forms varies more between such runs than
     # between recipe variants; docs/love-nano.md). The shipped base was trained on one thread.
     stage0_threads: int = 1
-    # The motion stage's own thread count. Two threads run it 1.7x faster than one (365 s against 632 s for
-    # 36 epochs), but the different order of float sums gave another encoder (test-split MOS SRCC 0.72
-    # against 0.78) and a stage 0 whose comparison formed only partly (docs/love-nano.md); so one, like stage 0.
-    motion_threads: int = 1
+    # The motion stage's own thread count. Two threads run it 1.9x faster than one (304 s against 573 s for 36
+    # epochs) and keep the regeneration under 30 minutes; which encoder a run learns depends on the order of float
+    # sums, i.e. on the thread count and the CPU (test-split MOS SRCC 0.72-0.78 across runs; docs/love-nano.md).
+    motion_threads: int = 2
     seed: int = 0
     vision_layer_scale: float = 0.1  # architecture (nano_config)
     motion_embed_dim: int = 16
@@ -367,6 +371,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
                           l1_weight=recipe.stage0_l1_weight,
                           augment_scenes=recipe.stage0_augment, caption_share=recipe.stage0_caption_share,
                           open_share=recipe.stage0_open_share,
+                          motion_question_weight=recipe.stage0_motion_question_weight,
                           match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
                           match_span_weight=recipe.stage0_match_span_weight,
                           train_motion_encoder=recipe.stage0_motion_encoder,
