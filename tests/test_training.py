@@ -482,8 +482,11 @@ def test_stage0_motion_question_weight_asks_about_motion_more_often(suite, cache
     assert 0.12 < uniform.count("motion") / 400 < 0.28  # 1 in 5
     assert 0.42 < weighted.count("motion") / 400 < 0.58  # 4 in 8
     assert set(weighted) == set(uniform)  # the other dimensions are still asked
-    with pytest.raises(ValueError, match="motion_weight"):
-        SceneAugmentedDataset([], cache, motion_weight=0.0)
+    for bad in (0.0, float("nan")):
+        with pytest.raises(ValueError, match="motion_weight"):
+            SceneAugmentedDataset([], cache, motion_weight=bad)
+    with pytest.raises(ValueError, match="needs augment_scenes"):  # the suite's fixed questions are not redrawn
+        TrainConfig(task="perception", stage="0", data="x", output_dir="y", motion_question_weight=2.0)
     with pytest.raises(ValueError, match="motion_question_weight"):  # only stage 0 draws its questions
         TrainConfig(task="qa", stage="qa", data="x", output_dir="y", motion_question_weight=2.0)
 

@@ -342,25 +342,28 @@ class SceneAugmentedDataset(LoveDataset):
         if caption_share < 0 or open_share < 0 or caption_share + open_share > 1:
             raise ValueError(f"caption_share ({caption_share}) and open_share ({open_share}) must be >= 0 "
                              "and add up to at most 1")
-        if motion_weight <= 0:
+        if not motion_weight > 0:  # NaN too
             raise ValueError(f"motion_weight must be > 0, got {motion_weight}")
         super().__init__(records, cache, progress=progress)
         self.caption_share = caption_share
         self.open_share = open_share
-        self.motion_weight = motion_weight
         import numpy as np
 
+        from ..synth.prompts import DIMENSIONS
+
         self._rng = np.random.default_rng(seed)
+        weights = np.array([motion_weight if d == "motion" else 1.0 for d in DIMENSIONS])
+        # None: the question samplers draw the dimension themselves, uniformly (weight 1 draws exactly the
+        # numbers it always did)
+        self._dimension_probabilities = None if motion_weight == 1 else weights / weights.sum()
 
     def _dimension(self) -> str | None:
-        """The QA dimension of the next question; None lets the question sampler draw it uniformly
-        (so a run with `motion_weight` 1 draws exactly the numbers it always did)."""
-        if self.motion_weight == 1:
+        """The QA dimension of the next question, or None to let the question sampler draw it uniformly."""
+        if self._dimension_probabilities is None:
             return None
         from ..synth.prompts import DIMENSIONS
 
-        weights = [self.motion_weight if d == "motion" else 1.0 for d in DIMENSIONS]
-        return str(self._rng.choice(DIMENSIONS, p=[w / sum(weights) for w in weights]))
+        return str(self._rng.choice(DIMENSIONS, p=self._dimension_probabilities))
 
     def __getitem__(self, i: int) -> dict:
         import dataclasses

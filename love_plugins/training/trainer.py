@@ -117,6 +117,9 @@ class TrainConfig:
                   if self.stage not in stages and getattr(self, name) != defaults[name]]
         if unread:
             raise ValueError(f"{', '.join(unread)}: pre-training option(s), not used by stage {self.stage!r}")
+        if self.motion_question_weight != 1 and not self.augment_scenes:  # else dropped without a word
+            raise ValueError("motion_question_weight weights the questions that augment_scenes draws: it needs "
+                             "augment_scenes")
 
 
 def normalize_stage(stage: str | int) -> str:
