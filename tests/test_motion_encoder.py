@@ -16,6 +16,7 @@ from love_plugins.modeling.motion_encoder import (
     clamp_window,
     fragment_gate,
     load_fastvqa_state_dict,
+    local_contrast_map,
     shifted_window_mask,
 )
 
@@ -83,6 +84,48 @@ def test_patch_norm_is_optional_and_defaults_to_upstream():
         assert torch.allclose(plain.patch_embed(3 * clips), 3 * plain.patch_embed(clips), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="unexpected.*patch_embed.norm"):
         load_fastvqa_state_dict(plain, fastvqa_state_dict(normed))
+
+
+def normalised(grey_levels: torch.Tensor) -> torch.Tensor:
+    """(B, T, H, W) grey levels → (B, 3, T, H, W) grey RGB clips, ImageNet-normalised on 0-255."""
+    from love_plugins.video import normalize_fragments
+
+    rgb = grey_levels.unsqueeze(-1).expand(*grey_levels.shape, 3).unsqueeze(1)  # (B, 1, T, H, W, 3)
+    return normalize_fragments(rgb)[:, 0]
+
+
+def test_local_contrast_map_is_zero_on_flat_areas_and_shows_noise_beside_edges():
+    torch.manual_seed(0)
+    grey = torch.full((1, 2, 32, 32), 100.0)
+    grey[..., 16:] = 220.0  # one strong edge
+    clean = local_contrast_map(normalised(grey))
+    assert clean.shape == (1, 1, 2, 32, 32)
+    assert clean[..., :, :13].abs().max() < 1e-3 and clean[..., :, 19:].abs().max() < 1e-3  # flat: exactly 0
+    assert clean[..., 14:18].abs().max() > 0.5  # the edge
+    noisy = local_contrast_map(normalised(grey + 3 * torch.randn_like(grey)))
+    # noise of 3 grey levels is as visible in the map as the 120-level edge is (about 1 either way)
+    assert noisy[..., :, :13].std() > 0.5
+    assert noisy.abs().max() < 3.0
+
+
+def test_local_contrast_channel_is_optional_and_adds_only_the_map():
+    tiny = MotionEncoderConfig.tiny()
+    assert not tiny.local_contrast  # FAST-VQA's and LOVE's encoder
+    legacy = {k: v for k, v in tiny.to_dict().items() if k != "local_contrast"}
+    assert MotionEncoderConfig.from_dict(legacy) == tiny  # configs written before the option
+    clips = torch.randn(2, 3, 8, 32, 32)
+    torch.manual_seed(0)
+    encoder = MotionEncoder(MotionEncoderConfig(**{**legacy, "local_contrast": True})).eval()
+    assert encoder.patch_embed.proj.weight.shape[1] == 4  # RGB + the map
+    rgb_only = MotionEncoder(tiny).eval()
+    rgb_only.load_state_dict({k: (v[:, :3] if k == "patch_embed.proj.weight" else v)
+                              for k, v in encoder.state_dict().items()})
+    with torch.no_grad():
+        with_map = encoder(clips)
+        assert with_map.shape == (2, tiny.output_dim)
+        assert not torch.allclose(with_map, rgb_only(clips), atol=1e-4)  # the map is read
+        encoder.patch_embed.proj.weight[:, 3:] = 0  # and it is all that differs
+        assert torch.allclose(encoder(clips), rgb_only(clips), atol=1e-6)
 
 
 def test_config_rejects_inconsistent_stages():

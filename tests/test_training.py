@@ -729,6 +729,24 @@ def test_nano_fragment_layout_is_part_of_the_architecture(tmp_path, suite):
     assert [s.error for s in scorer.score(videos, prompts=["a red circle"] * 2)] == [None, None]
 
 
+def test_nano_motion_local_contrast_survives_loading_and_scores(tmp_path, suite):
+    """`motion_local_contrast` adds the map's input channel to love-nano's Swin3D; it is saved in the config,
+    loads back, and scores real clips the same way twice."""
+    from love_plugins.training.nano import build_nano_model
+
+    model, tokenizer = build_nano_model(0, motion_embed_dim=16, motion_local_contrast=True)
+    encoder = model.motion_encoder.config
+    assert encoder.local_contrast and model.motion_encoder.patch_embed.proj.in_channels == 4
+    model.save_pretrained(tmp_path / "bundle", tokenizer)
+    videos = sorted(str(p) for p in suite.rglob("*.mp4"))[:2]
+    first = love_plugins.load(tmp_path / "bundle", device="cpu")
+    assert first.model.motion_encoder.config == encoder
+    scores = first.score(videos, prompts=["a red circle"] * 2)
+    again = love_plugins.load(tmp_path / "bundle", device="cpu").score(videos, prompts=["a red circle"] * 2)
+    assert [s.error for s in scores] == [None, None]
+    assert [s.perception for s in scores] == [s.perception for s in again]
+
+
 def test_dct_patch_embedding_is_an_orthogonal_filter_bank():
     """`vision_patch_init="dct"`: channels 0-2 read each colour's patch mean, the others are orthogonal
     luma DCT bases (blind to a flat patch, they pass its texture and noise); nothing else changes."""

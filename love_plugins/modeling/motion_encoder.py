@@ -27,7 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..video import IMAGENET_MEAN_255, IMAGENET_STD_255  # the fragments' normalisation, undone for the luma
+
 Size3 = tuple[int, int, int]
+
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
 # Additive attention mask between tokens that a cyclic shift brought into one window from
 # non-adjacent places. The authors use -100 rather than -inf; exp(-100) is 0 in float32 anyway.
@@ -55,6 +59,10 @@ class MotionEncoderConfig:
     # narrow encoder may leave it off: over a few channels it normalises away the per-tubelet energy
     # that noise and blockiness show up as.
     patch_norm: bool = True
+    # A fourth input channel: the luma's local contrast (BRISQUE's and NIQE's MSCN map, see
+    # `local_contrast_map`). In RGB, noise of a few grey levels sits beside edges of a hundred; the map puts
+    # both at the scale of the network's nonlinearities. Off in FAST-VQA and LOVE.
+    local_contrast: bool = False
 
     def __post_init__(self):
         # Accept lists (from JSON) but store tuples, so configs compare and hash predictably.
@@ -207,6 +215,23 @@ def fragment_gate(padded_size: Size3, window: Size3, shift: Size3, device: torch
     return (frag_windows[:, :, None] - frag_windows[:, None, :]).abs().sum(-1).to(device)
 
 
+def local_contrast_map(clips: torch.Tensor, window: int = 5) -> torch.Tensor:
+    """(B, 3, T, H, W) normalised clips → (B, 1, T, H, W): each frame's luma minus its local mean, over its
+    local standard deviation plus one grey level (mean subtracted contrast normalised, MSCN; a box window
+    where BRISQUE uses a Gaussian). Flat areas give exactly 0, so noise shows wherever it lands."""
+    shape = (1, 3, 1, 1, 1)
+    x = clips.float() * clips.new_tensor(IMAGENET_STD_255, dtype=torch.float32).view(shape)
+    x = x + clips.new_tensor(IMAGENET_MEAN_255, dtype=torch.float32).view(shape)
+    luma = (x * clips.new_tensor(LUMA_WEIGHTS, dtype=torch.float32).view(shape)).sum(1)  # (B, T, H, W)
+    y = luma.flatten(0, 1).unsqueeze(1)
+    local = functools.partial(F.avg_pool2d, kernel_size=window, stride=1, padding=window // 2,
+                              count_include_pad=False)
+    mean = local(y)
+    spread = (local(y * y) - mean * mean).clamp_min(0).sqrt()
+    mscn = (y - mean) / (spread + 1.0)
+    return mscn.view(luma.shape).unsqueeze(1).to(clips.dtype)
+
+
 # --------------------------------------------------------------------------------------------
 # Modules
 # --------------------------------------------------------------------------------------------
@@ -218,8 +243,9 @@ class MotionEncoderPatchEmbed(nn.Module):
     def __init__(self, config: MotionEncoderConfig):
         super().__init__()
         self.patch_size = tuple(config.patch_size)
+        in_chans = config.in_chans + (1 if config.local_contrast else 0)
         self.proj = nn.Conv3d(
-            config.in_chans, config.embed_dim, kernel_size=self.patch_size, stride=self.patch_size
+            in_chans, config.embed_dim, kernel_size=self.patch_size, stride=self.patch_size
         )
         self.norm = nn.LayerNorm(config.embed_dim, eps=config.layer_norm_eps) if config.patch_norm else nn.Identity()
 
@@ -416,6 +442,8 @@ class MotionEncoder(nn.Module):
         window = adaptive_window_size(
             self.config.window_size, tuple(clips.shape[2:]), self.config.base_input_size
         )
+        if self.config.local_contrast:
+            clips = torch.cat([clips, local_contrast_map(clips)], dim=1)
         hidden_states = self.patch_embed(clips)
         for stage in self.layers:
             hidden_states = stage(hidden_states, window)
