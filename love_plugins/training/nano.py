@@ -238,8 +238,9 @@ class NanoRecipe:
     # held-out MOS SRCC 0.41 without it, 0.19 with it; docs/love-nano.md).
     motion_patch_norm: bool = False
     # The Swin3D sees the luma's local contrast (MSCN) as a fourth input channel (architecture;
-    # `MotionEncoderConfig.local_contrast`). The motion stage alone then reads the test-split MOS at 0.856
-    # instead of 0.718: noise and blur show in the map at the scale of the network (docs/love-nano.md).
+    # `MotionEncoderConfig.local_contrast`). The motion stage then reads the test-split MOS at 0.84 (two threads;
+    # 0.86 in a one-thread run) instead of 0.72: noise and blur show in the map at the scale of the network
+    # (docs/love-nano.md).
     motion_local_contrast: bool = True
     # "dct": the ViT's patch embedding starts as a DCT filter bank (`dct_patch_embedding_`). Stage 0's
     # perception rose from 0.47 to 0.70-0.72 on the test split, held-out only from 0.648 to 0.66-0.67, and
