@@ -485,10 +485,14 @@ def test_stage0_motion_question_weight_asks_about_motion_more_often(suite, cache
     for bad in (0.0, float("nan")):
         with pytest.raises(ValueError, match="motion_weight"):
             SceneAugmentedDataset([], cache, motion_weight=bad)
-    with pytest.raises(ValueError, match="needs augment_scenes"):  # the suite's fixed questions are not redrawn
-        TrainConfig(task="perception", stage="0", data="x", output_dir="y", motion_question_weight=2.0)
-    with pytest.raises(ValueError, match="motion_question_weight"):  # only stage 0 draws its questions
-        TrainConfig(task="qa", stage="qa", data="x", output_dir="y", motion_question_weight=2.0)
+    # the suite's fixed questions are not redrawn: every option of the draws needs augment_scenes
+    for option in ({"motion_question_weight": 2.0}, {"caption_share": 0.2}, {"open_share": 0.4}):
+        with pytest.raises(ValueError, match=f"{next(iter(option))}: .*need augment_scenes"):
+            TrainConfig(task="perception", stage="0", data="x", output_dir="y", **option)
+        with pytest.raises(ValueError, match=next(iter(option))):  # only stage 0 draws its questions
+            TrainConfig(task="qa", stage="qa", data="x", output_dir="y", **option)
+    TrainConfig(task="perception", stage="0", data="x", output_dir="y", augment_scenes=True, caption_share=0.2,
+                open_share=0.4, motion_question_weight=2.0)
 
 
 def test_stage0_word_match_probe_reads_the_marked_words(suite, cache_dir):
@@ -745,6 +749,21 @@ def test_nano_motion_local_contrast_survives_loading_and_scores(tmp_path, suite)
     again = love_plugins.load(tmp_path / "bundle", device="cpu").score(videos, prompts=["a red circle"] * 2)
     assert [s.error for s in scores] == [None, None]
     assert [s.perception for s in scores] == [s.perception for s in again]
+
+    # the map switched on by hand in a bundle trained without it: the error names the tensor and both shapes
+    import json
+
+    from love_plugins.errors import CheckpointError
+
+    rgb, _ = build_nano_model(0, motion_embed_dim=16)
+    rgb.save_pretrained(tmp_path / "rgb", tokenizer)
+    config_path = tmp_path / "rgb" / "love_config.json"
+    config = json.loads(config_path.read_text())
+    config["motion_config"]["local_contrast"] = True
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"motion_encoder\.patch_embed\.proj\.weight: stored \[16, 3, .*"
+                                              r"config \[16, 4, "):
+        love_plugins.load(tmp_path / "rgb", device="cpu")
 
 
 def test_dct_patch_embedding_is_an_orthogonal_filter_bank():

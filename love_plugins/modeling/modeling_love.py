@@ -317,6 +317,13 @@ class LoveModel(nn.Module):
         header = _safetensors_header(weights)
         dtype = dtype or _stored_float_dtype(header)
         model = cls.from_config(config, device=device, dtype=dtype)
+        state = model.state_dict()
+        misfit = [k for k, entry in header.items() if k in state and list(state[k].shape) != entry.get("shape")]
+        if misfit:  # e.g. a config edited by hand (a motion encoder's input channels) over the stored weights
+            name = sorted(misfit)[0]
+            raise CheckpointError(weights, f"weights do not fit the config: {len(misfit)} tensor(s) of another "
+                                           f"shape, first {name}: stored {header[name]['shape']}, config "
+                                           f"{list(state[name].shape)}")
         try:
             missing, unexpected = load_model(model, str(weights), strict=False, device=str(device))
         except RuntimeError as exc:  # shape mismatches surface here
@@ -330,7 +337,6 @@ class LoveModel(nn.Module):
                 f"{len(unexpected)} unexpected tensor(s) {sorted(unexpected)[:5]}",
             )
         # load_model casts silently; integer data in a floating parameter means a wrong file.
-        state = model.state_dict()
         wrong = [k for k, entry in header.items()
                  if k in state and state[k].is_floating_point() and entry.get("dtype") not in _FLOAT_DTYPES]
         if wrong:

@@ -352,6 +352,7 @@ class SceneAugmentedDataset(LoveDataset):
         from ..synth.prompts import DIMENSIONS
 
         self._rng = np.random.default_rng(seed)
+        self._dimensions = DIMENSIONS
         weights = np.array([motion_weight if d == "motion" else 1.0 for d in DIMENSIONS])
         # None: the question samplers draw the dimension themselves, uniformly (weight 1 draws exactly the
         # numbers it always did)
@@ -361,9 +362,7 @@ class SceneAugmentedDataset(LoveDataset):
         """The QA dimension of the next question, or None to let the question sampler draw it uniformly."""
         if self._dimension_probabilities is None:
             return None
-        from ..synth.prompts import DIMENSIONS
-
-        return str(self._rng.choice(DIMENSIONS, p=self._dimension_probabilities))
+        return str(self._rng.choice(self._dimensions, p=self._dimension_probabilities))
 
     def __getitem__(self, i: int) -> dict:
         import dataclasses

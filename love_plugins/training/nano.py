@@ -380,9 +380,10 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
     run_stage(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
                           learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
                           l1_weight=recipe.stage0_l1_weight,
-                          augment_scenes=recipe.stage0_augment, caption_share=recipe.stage0_caption_share,
-                          open_share=recipe.stage0_open_share,
-                          motion_question_weight=recipe.stage0_motion_question_weight,
+                          augment_scenes=recipe.stage0_augment,
+                          **(dict(caption_share=recipe.stage0_caption_share, open_share=recipe.stage0_open_share,
+                                  motion_question_weight=recipe.stage0_motion_question_weight)
+                             if recipe.stage0_augment else {}),
                           match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
                           match_span_weight=recipe.stage0_match_span_weight,
                           train_motion_encoder=recipe.stage0_motion_encoder,

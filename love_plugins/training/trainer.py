@@ -45,7 +45,10 @@ PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scen
                              "match_weight": ("stage0",), "motion_aux_weight": ("motion", "stage0"),
                              "train_motion_encoder": ("motion", "encoders", "stage0"),
                              "train_vision_tower": ("stage0",), "distill_weight": ("motion",),
-                             "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",)}
+                             "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",),
+                             "caption_share": ("stage0",), "open_share": ("stage0",)}
+# options of the questions that augment_scenes draws from each clip's true scene
+SCENE_DRAW_OPTIONS = ("caption_share", "open_share", "motion_question_weight")
 
 
 @dataclass
@@ -117,9 +120,11 @@ class TrainConfig:
                   if self.stage not in stages and getattr(self, name) != defaults[name]]
         if unread:
             raise ValueError(f"{', '.join(unread)}: pre-training option(s), not used by stage {self.stage!r}")
-        if self.motion_question_weight != 1 and not self.augment_scenes:  # else dropped without a word
-            raise ValueError("motion_question_weight weights the questions that augment_scenes draws: it needs "
-                             "augment_scenes")
+        undrawn = [name for name in SCENE_DRAW_OPTIONS  # else dropped without a word
+                   if not self.augment_scenes and getattr(self, name) != defaults[name]]
+        if undrawn:
+            raise ValueError(f"{', '.join(undrawn)}: shape(s) the questions that augment_scenes draws afresh; "
+                             "they need augment_scenes")
 
 
 def normalize_stage(stage: str | int) -> str:
