@@ -466,6 +466,54 @@ def test_stage0_scene_augmentation_keeps_targets_exact(suite, cache_dir):
     assert len(draws) > 1 and all(10 <= mos <= 90 for _, mos in draws)
 
 
+def test_motion_stage_draws_fragments_from_several_samplings(suite, cache_dir, tmp_path):
+    """`fragment_draws`: each draw of a training clip takes the fragments of one of several samplings (sampler
+    seeds s, s+1, ...) with that sampling's own statistics; the draws are seeded; the first sampling is the
+    model's own; evaluation keeps it; the motion stage trains with it, and only the motion stage takes it."""
+    from love_plugins.training.data import FragmentResampledDataset
+
+    model, tokenizer = build_tiny_model(seed=0, randomize_adapters=False)
+    sampler = model.config.sampler_config
+    records = load_records(suite, "perception", "train")[:4]
+    own = LoveDataset(records, VideoCache(sampler, cache_dir))
+    own_statistics = own.precompute_fragment_statistics()
+
+    def draws(seed: int) -> tuple[FragmentResampledDataset, list[dict]]:
+        dataset = FragmentResampledDataset(records, VideoCache(sampler, cache_dir), draws=3, seed=seed)
+        statistics = dataset.precompute_fragment_statistics()
+        assert statistics.shape == (3 * len(records), *own_statistics.shape[1:])
+        assert torch.equal(statistics[: len(records)], own_statistics)  # the first sampling is the model's own
+        return dataset, [dataset[0] for _ in range(12)]
+
+    dataset, items = draws(seed=5)
+    samplings = [next(k for k, c in enumerate(dataset.caches) if torch.equal(c[records[0].video][1], it["fragments"]))
+                 for it in items]
+    assert set(samplings) == {0, 1, 2}  # 12 draws from 3 samplings, each seen
+    assert [c.sampler.seed for c in dataset.caches] == [sampler.seed, sampler.seed + 1, sampler.seed + 2]
+    assert not torch.equal(dataset.caches[0][records[0].video][1], dataset.caches[1][records[0].video][1])
+    for k, item in zip(samplings, items):  # each sampling's statistics travel with its fragments
+        assert torch.equal(item["fragment_statistics"], dataset._statistics[k][records[0].video])
+        assert torch.equal(item["frames"], own[0]["frames"])  # the ViT's frames do not change
+    _, again = draws(seed=5)
+    assert all(torch.equal(a["fragments"], b["fragments"]) for a, b in zip(items, again))  # seeded
+    with pytest.raises(ValueError, match="draws"):
+        FragmentResampledDataset(records, VideoCache(sampler, cache_dir), draws=0)
+
+    info = train(TrainConfig(task="perception", stage="motion", data=str(suite / "manifest.jsonl"),
+                             output_dir=str(tmp_path / "motion"), cache_dir=str(cache_dir), max_steps=3,
+                             learning_rate=3e-3, fragment_draws=2, **_fast(per_device_train_batch_size=8)),
+                 model=model, tokenizer=tokenizer)
+    run = info["history"][-1]
+    assert run["global_step"] == 3 and run["config"]["fragment_draws"] == 2
+    assert "eval_perception_srcc" in run["final_eval"]
+    with pytest.raises(ValueError, match="fragment_draws: pre-training option"):
+        TrainConfig(task="perception", stage="0", data=str(suite), output_dir=str(tmp_path / "never"),
+                    fragment_draws=2)
+    with pytest.raises(ValueError, match="fragment_draws must be >= 1"):
+        TrainConfig(task="perception", stage="motion", data=str(suite), output_dir=str(tmp_path / "never"),
+                    fragment_draws=0)
+
+
 def test_stage0_motion_question_weight_asks_about_motion_more_often(suite, cache_dir):
     from love_plugins.training.data import SceneAugmentedDataset
 

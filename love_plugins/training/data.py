@@ -309,6 +309,57 @@ class LoveDataset(Dataset):
         return item
 
 
+class FragmentResampledDataset(LoveDataset):
+    """Motion-stage data for love-nano: each time a clip is drawn, its motion fragments come from one of
+    `draws` samplings (sampler seeds s, s + 1, ..., where s is the model's own), picked at random, much as
+    FAST-VQA draws fresh fragments at every step. The fragments' offsets depend on the frame size alone,
+    so with one sampling every clip of a suite shows the encoder the same patches in every epoch, and it
+    fits them; with four to eight it keeps learning (docs/love-nano.md). Evaluation and inference use the
+    model's own sampling. Each sampling's distillation targets are its own fragments' statistics."""
+
+    def __init__(self, records: list[Record], cache: VideoCache, draws: int, seed: int = 0,
+                 progress: bool = False):
+        if draws < 1:
+            raise ValueError(f"draws must be >= 1, got {draws}")
+        import dataclasses
+
+        import numpy as np
+
+        super().__init__(records, cache, progress=progress)
+        base = cache.sampler
+        self.caches = [cache] + [VideoCache(dataclasses.replace(base, seed=base.seed + k), cache.cache_dir,
+                                            cache.num_workers) for k in range(1, draws)]
+        for extra in self.caches[1:]:
+            extra.load([r.video for r in records], progress=progress)
+        self._rng = np.random.default_rng(seed)
+        self._statistics: list[dict[str, torch.Tensor]] = []  # per sampling, once precomputed
+
+    def precompute_fragment_statistics(self, progress: bool = False) -> torch.Tensor:
+        """As `LoveDataset`'s, for every sampling; returns them all, (samplings × videos, clips, 11)."""
+        from tqdm.auto import tqdm
+
+        from .fragment_statistics import fragment_statistics
+
+        own = super().precompute_fragment_statistics(progress)
+        videos = list(dict.fromkeys(r.video for r in self.records))
+        self._statistics = [self.fragment_stats] + [
+            {v: fragment_statistics(extra[v][1])
+             for v in tqdm(videos, desc=f"fragment statistics, sampling {k}", unit="video", disable=not progress)}
+            for k, extra in enumerate(self.caches[1:], start=1)]
+        return torch.cat([own] + [torch.stack([table[v] for v in videos]) for table in self._statistics[1:]])
+
+    def __getitem__(self, i: int) -> dict:
+        item = super().__getitem__(i)
+        if "fragments" not in item:  # a frozen encoder's precomputed features: nothing to resample
+            return item
+        k = int(self._rng.integers(len(self.caches)))
+        video = self.records[i].video
+        item["fragments"] = self.caches[k][video][1]
+        if self._statistics:
+            item["fragment_statistics"] = self._statistics[k][video]
+        return item
+
+
 def share_cache(datasets: Sequence[LoveDataset]) -> None:
     """Make datasets over the same videos share one motion-feature table (computed once)."""
     table: dict[str, torch.Tensor] = {}

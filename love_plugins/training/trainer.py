@@ -29,7 +29,14 @@ from ..modeling.configuration_love import SCORE_TASKS, TASKS
 from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
 from .collator import LoveCollator
-from .data import LoveDataset, SceneAugmentedDataset, VideoCache, load_records, share_cache
+from .data import (
+    FragmentResampledDataset,
+    LoveDataset,
+    SceneAugmentedDataset,
+    VideoCache,
+    load_records,
+    share_cache,
+)
 from .module import STAGES, LoveForTraining, set_adapters_enabled
 
 logger = logging.getLogger(__name__)
@@ -46,7 +53,8 @@ PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scen
                              "train_motion_encoder": ("motion", "encoders", "stage0"),
                              "train_vision_tower": ("stage0",), "distill_weight": ("motion",),
                              "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",),
-                             "caption_share": ("stage0",), "open_share": ("stage0",)}
+                             "caption_share": ("stage0",), "open_share": ("stage0",),
+                             "fragment_draws": ("motion",)}
 # options of the questions that augment_scenes draws from each clip's true scene
 SCENE_DRAW_OPTIONS = ("caption_share", "open_share", "motion_question_weight")
 
@@ -93,6 +101,7 @@ class TrainConfig:
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
     distill_weight: float = 1.0  # motion stage: weight of the hand-made fragment statistics as targets
+    fragment_draws: int = 1  # motion stage: training clips' fragments drawn from this many samplings, one per draw
     resume: str | None = None  # None, "auto" (last checkpoint if any) or a checkpoint directory
     deepspeed: str | None = None  # DeepSpeed JSON config (ZeRO-1/2), passed to TrainingArguments
     cache_dir: str | None = None  # decoded-video cache (default: <output_dir>/video_cache)
@@ -112,6 +121,9 @@ class TrainConfig:
             raise ValueError("stage 2 (score head + LoRA with L1) is for perception and correspondence")
         if self.stage in ("motion", "vision", "encoders") and self.task != "perception":
             raise ValueError(f"the {self.stage} stage learns the perception MOS: --task perception")
+        if self.fragment_draws < 1:
+            raise ValueError(f"fragment_draws must be >= 1 (1 = the model's own sampling only), got "
+                             f"{self.fragment_draws}")
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
         self.stage0_tasks = tuple(self.stage0_tasks)
@@ -267,6 +279,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         train_set = SceneAugmentedDataset(train_records, cache, seed=cfg.seed, caption_share=cfg.caption_share,
                                           open_share=cfg.open_share, progress=True,
                                           motion_weight=cfg.motion_question_weight)
+    elif stage == "motion" and cfg.fragment_draws > 1:
+        train_set = FragmentResampledDataset(train_records, cache, cfg.fragment_draws, seed=cfg.seed, progress=True)
     else:
         train_set = LoveDataset(train_records, cache, progress=True)
     eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
