@@ -193,6 +193,14 @@ def test_bundle_errors_are_clear(tiny, tmp_path):
     (tmp_path / "b" / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(CheckpointError, match="model.safetensors"):
         LoveModel.from_pretrained(tmp_path / "b")
+    import json
+    import struct
+
+    for header, reason in (([1, 2], "not a JSON object"), ({"score": [1]}, "'score' has no tensor shape")):
+        raw = json.dumps(header).encode()
+        (tmp_path / "b" / "model.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw)
+        with pytest.raises(CheckpointError, match=f"model.safetensors.*{reason}"):
+            LoveModel.from_pretrained(tmp_path / "b", dtype=torch.float32)
 
 
 def test_internvl3_9b_layout_parameter_counts():

@@ -326,7 +326,7 @@ class LoveModel(nn.Module):
                                            f"{list(state[name].shape)}")
         try:
             missing, unexpected = load_model(model, str(weights), strict=False, device=str(device))
-        except RuntimeError as exc:  # shape mismatches surface here
+        except RuntimeError as exc:  # anything else that does not fit (shapes are checked above)
             raise CheckpointError(weights, f"weights do not fit the config: {_first_line(exc)}") from exc
         except Exception as exc:  # not a safetensors file, truncated header, ...
             raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
@@ -358,7 +358,12 @@ def _safetensors_header(weights: Path) -> dict:
             header = json.loads(f.read(length))
     except Exception as exc:
         raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(weights, "unreadable safetensors file: its header is not a JSON object")
     header.pop("__metadata__", None)
+    odd = [k for k, entry in header.items() if not (isinstance(entry, dict) and isinstance(entry.get("shape"), list))]
+    if odd:  # the shape and dtype checks read every entry
+        raise CheckpointError(weights, f"unreadable safetensors file: header entry {odd[0]!r} has no tensor shape")
     return header
 
 

@@ -286,14 +286,8 @@ class LoveDataset(Dataset):
     def precompute_fragment_statistics(self, progress: bool = False) -> torch.Tensor:
         """Hand-made statistics of each video's fragment clips (`fragment_statistics`), the targets of
         love-nano's motion stage; items then carry them. Returns them stacked, (videos, clips, 11)."""
-        from tqdm.auto import tqdm
-
-        from .fragment_statistics import fragment_statistics
-
         videos = list(dict.fromkeys(r.video for r in self.records))
-        for video in tqdm(videos, desc="fragment statistics", unit="video", disable=not progress):
-            if video not in self.fragment_stats:
-                self.fragment_stats[video] = fragment_statistics(self.cache[video][1])
+        _fill_fragment_statistics(self.fragment_stats, self.cache, videos, progress)
         return torch.stack([self.fragment_stats[v] for v in videos])
 
     def __getitem__(self, i: int) -> dict:
@@ -336,15 +330,10 @@ class FragmentResampledDataset(LoveDataset):
 
     def precompute_fragment_statistics(self, progress: bool = False) -> torch.Tensor:
         """As `LoveDataset`'s, for every sampling; returns them all, (samplings × videos, clips, 11)."""
-        from tqdm.auto import tqdm
-
-        from .fragment_statistics import fragment_statistics
-
         own = super().precompute_fragment_statistics(progress)
         videos = list(dict.fromkeys(r.video for r in self.records))
         self._statistics = [self.fragment_stats] + [
-            {v: fragment_statistics(extra[v][1])
-             for v in tqdm(videos, desc=f"fragment statistics, sampling {k}", unit="video", disable=not progress)}
+            _fill_fragment_statistics({}, extra, videos, progress, desc=f"fragment statistics, sampling {k}")
             for k, extra in enumerate(self.caches[1:], start=1)]
         return torch.cat([own] + [torch.stack([table[v] for v in videos]) for table in self._statistics[1:]])
 
@@ -358,6 +347,19 @@ class FragmentResampledDataset(LoveDataset):
         if self._statistics:
             item["fragment_statistics"] = self._statistics[k][video]
         return item
+
+
+def _fill_fragment_statistics(table: dict[str, torch.Tensor], cache: VideoCache, videos: list[str], progress: bool,
+                              desc: str = "fragment statistics") -> dict[str, torch.Tensor]:
+    """Add to `table` the `fragment_statistics` of each video's fragments in `cache` that it lacks."""
+    from tqdm.auto import tqdm
+
+    from .fragment_statistics import fragment_statistics
+
+    for video in tqdm(videos, desc=desc, unit="video", disable=not progress):
+        if video not in table:
+            table[video] = fragment_statistics(cache[video][1])
+    return table
 
 
 def share_cache(datasets: Sequence[LoveDataset]) -> None:
