@@ -29,6 +29,7 @@ from .errors import LoveError, VideoDecodeError
 from .modeling import LoveModel, LoveProcessor, TextRequest
 from .modeling.configuration_love import SCORE_TASKS
 from .video import SamplerConfig, VideoSample, normalize_fragments, normalize_frames, read_video
+from .views import apply_view, samplings_needed, view_plan
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class _Item:
     error: str | None = None
     digest: str | None = None  # content hash, when a score cache is used
     cached: dict | None = None  # every requested task's fields, found in the cache
+    extra_fragments: list[torch.Tensor] = field(default_factory=list)  # more samplings, for perception's views
 
 
 def _task_text(task: str, prompt: str | None, question: str | None) -> str | None:
@@ -86,10 +88,11 @@ class _VideoFiles(Dataset):
     With a score cache, a video whose every requested task is cached is not decoded at all."""
 
     def __init__(self, paths, sampler: SamplerConfig, backend: str | None, cache: ScoreCache | None = None,
-                 tasks=(), prompts=(), questions=()):
+                 tasks=(), prompts=(), questions=(), extra_samplings: int = 0):
         self.paths = list(paths)
         self.sampler = sampler
         self.backend = backend
+        self.extra_samplings = extra_samplings
         self.cache, self.tasks, self.prompts, self.questions = cache, tasks, prompts, questions
 
     def __len__(self) -> int:
@@ -110,9 +113,17 @@ class _VideoFiles(Dataset):
             else:
                 return _Item(index, path, digest=digest, cached=found)
         try:
-            return _Item(index, path, sample=read_video(path, self.sampler, backend=self.backend), digest=digest)
+            sample = read_video(path, self.sampler, backend=self.backend)
+            extra = _extra_fragments(path, self.sampler, self.extra_samplings, self.backend)
+            return _Item(index, path, sample=sample, digest=digest, extra_fragments=extra)
         except VideoDecodeError as exc:
             return _Item(index, path, error=str(exc))
+
+
+def _extra_fragments(path: str, sampler: SamplerConfig, count: int, backend: str | None) -> list[torch.Tensor]:
+    """The fragments of samplings 1..count of a video (seed + k), for perception's test-time views."""
+    return [read_video(path, dataclasses.replace(sampler, seed=sampler.seed + k), backend=backend).fragments
+            for k in range(1, count + 1)]
 
 
 def _collate(items: list[_Item]) -> list[_Item]:
@@ -153,14 +164,23 @@ class Scorer:
     backend: str | None = None
     source: str = "in-memory"
     cache_dir: str | Path | None = None  # score cache (see love_plugins.cache); None disables it
+    # Test-time views averaged for the perception score (love_plugins.views); None: the model config's own
+    # (1 for LOVE's weights, as the paper scores; 8 for love-nano).
+    perception_views: int | None = None
 
     def __post_init__(self):
         self.device = torch.device(self.device)
         self.processor = LoveProcessor(self.tokenizer, self.model.config)
         self.model.to(self.device).eval()
+        if self.perception_views is None:
+            self.perception_views = self.model.config.perception_views
+        self.views = view_plan(self.perception_views)  # refuses a count below 1
         self.cache = None
         if self.cache_dir is not None:
-            self.cache = ScoreCache(self.cache_dir, self.checkpoint_id(), self.sampler.to_dict())
+            context = self.sampler.to_dict()
+            if self.perception_views != 1:  # views change perception's score; one view keeps the old keys
+                context["perception_views"] = self.perception_views
+            self.cache = ScoreCache(self.cache_dir, self.checkpoint_id(), context)
 
     def checkpoint_id(self) -> str:
         """Identifies the weights: name, source and, for bundles, the weights file's size and mtime."""
@@ -189,6 +209,7 @@ class Scorer:
             "checkpoint": self.source,
             "tasks": list(self.tasks),
             "sampler": self.sampler.to_dict(),
+            "perception_views": self.perception_views,
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": str(self.device),
             "versions": {
@@ -239,7 +260,8 @@ class Scorer:
         if unknown:
             raise LoveError(f"model {self.model.config.name!r} has no task(s) {sorted(unknown)}; it has {self.tasks}")
         loader = DataLoader(
-            _VideoFiles(paths, self.sampler, self.backend, self.cache, tasks, prompts, questions),
+            _VideoFiles(paths, self.sampler, self.backend, self.cache, tasks, prompts, questions,
+                        extra_samplings=self._extra_samplings(tasks)),
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             collate_fn=_collate,
@@ -266,11 +288,21 @@ class Scorer:
         tasks = tuple(tasks) if tasks is not None else self.default_tasks(prompts, questions)
         prompts = _aligned(prompts, len(samples), "prompts")
         questions = _aligned(questions, len(samples), "questions")
-        items = [_Item(i, s.meta.path, sample=s) for i, s in enumerate(samples)]
+        items = []
+        for i, s in enumerate(samples):
+            try:  # views beyond the sample's own fragments decode the file again, with the sample's sampler
+                extra = _extra_fragments(s.meta.path, s.config, self._extra_samplings(tasks), self.backend)
+                items.append(_Item(i, s.meta.path, sample=s, extra_fragments=extra))
+            except VideoDecodeError as exc:
+                items.append(_Item(i, s.meta.path, error=str(exc)))
         results = []
         for start in range(0, len(items), self.batch_size):
             results += self.score_items(items[start : start + self.batch_size], prompts, questions, tasks)
         return results
+
+    def _extra_samplings(self, tasks) -> int:
+        """Fragment samplings beyond the model's own that the requested tasks' views read."""
+        return samplings_needed(self.perception_views) - 1 if "perception" in tasks else 0
 
     def score_items(self, items: list[_Item], prompts, questions, tasks) -> list[VideoScore]:
         results = {
@@ -341,9 +373,12 @@ class Scorer:
                 **batch,
             )
             if task in SCORE_TASKS:
-                levels = out.word_logits[:, processor.level_token_ids].argmax(-1).tolist()
-                for it, score, level in zip(items, (out.score * 100).tolist(), levels):
-                    setattr(results[it.index], task, float(score))
+                score, level_probs = out.score, out.word_logits[:, processor.level_token_ids].softmax(-1)
+                if task == "perception" and len(self.views) > 1:
+                    score, level_probs = self._mean_over_views(items, frames, fragments, batch, score, level_probs)
+                levels = level_probs.argmax(-1).tolist()
+                for it, value, level in zip(items, (score * 100).tolist(), levels):
+                    setattr(results[it.index], task, float(value))
                     setattr(results[it.index], f"{task}_level", model.config.level_words[level])
             else:
                 pair = out.word_logits[:, [processor.yes_token_id, processor.no_token_id]].softmax(-1).tolist()
@@ -351,6 +386,22 @@ class Scorer:
                     r = results[it.index]
                     r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
                     r.qa_answer = "yes" if p_yes >= p_no else "no"
+
+    def _mean_over_views(self, items: list[_Item], frames: torch.Tensor, fragments: torch.Tensor, batch: dict,
+                         score: torch.Tensor, level_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Perception's score and level distribution averaged over the test-time views; the first view (the
+        model's own) is the `score` / `level_probs` already computed."""
+        model, processor = self.model, self.processor
+        samplings = [fragments] + [torch.stack([it.extra_fragments[k] for it in items])
+                                   for k in range(len(items[0].extra_fragments))]
+        for view in self.views[1:]:
+            view_frames, view_fragments = apply_view(frames, samplings[view.sampling], view.transform)
+            motion = model.encode_motion(normalize_fragments(view_fragments.to(self.device)).to(model.dtype))
+            out = model("perception", pixel_values=normalize_frames(view_frames.to(self.device)).to(model.dtype),
+                        motion_features=motion, context_id=processor.image_context_id, **batch)
+            score = score + out.score
+            level_probs = level_probs + out.word_logits[:, processor.level_token_ids].softmax(-1)
+        return score / len(self.views), level_probs / len(self.views)
 
 
 def _aligned(values: Sequence | None, n: int, what: str) -> list:
@@ -385,12 +436,15 @@ def load(
     num_workers: int = 0,
     backend: str | None = None,
     cache_dir: str | Path | None = None,
+    perception_views: int | None = None,
 ) -> Scorer:
     """Get a `Scorer` in one line.
 
     `name_or_path`: a bundle directory (from `save_pretrained`, `love-eval train` or `love-eval
     convert`), "love-nano" (the packaged demonstration model), or "tiny-random" (random weights, for
-    plumbing tests). Defaults: GPU with bf16 when available, else CPU with fp32.
+    plumbing tests). Defaults: GPU with bf16 when available, else CPU with fp32. `perception_views`:
+    test-time views averaged for the perception score (`love_plugins.views`; default: the model's own
+    setting, 1 for LOVE's weights and 8 for love-nano).
     """
     device = torch.device(device) if device is not None else default_device()
     if isinstance(dtype, str):
@@ -426,4 +480,4 @@ def load(
         source = str(directory)
     model.to(device=device, dtype=dtype)
     return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
-                  backend=backend, source=source, cache_dir=cache_dir)
+                  backend=backend, source=source, cache_dir=cache_dir, perception_views=perception_views)

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     info = build_love_nano(args.work_dir, args.out, recipe)
     print(json.dumps({"heldout": {t: {k: v for k, v in info["heldout"][t].items() if k != "model_level"}
                                   for t in ("perception", "correspondence")}
-                      | {"qa_accuracy": info["heldout"]["qa"].get("accuracy")},
+                      | {"qa_accuracy": info["heldout"]["qa"].get("accuracy"),
+                         "perception_single_view_srcc": info["heldout_single_view"]["perception"].get("srcc")},
                       "timings_seconds": info["timings_seconds"],
                       "total_seconds": round(time.perf_counter() - started, 1)}, indent=2))
     return 0

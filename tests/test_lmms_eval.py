@@ -286,6 +286,14 @@ def test_model_args_win_over_lmms_eval_defaults(monkeypatch):
     assert seen == {"checkpoint": "tiny-random", "device": "cpu"}  # CLI default batch 1 -> LOVE's default
 
 
+def test_perception_views_model_arg_reaches_the_scorer():
+    from integrations.lmms_eval.models import love
+
+    model = love.LoveChat.create_from_arg_string("checkpoint=tiny-random,perception_views=5", {"device": "cpu"})
+    assert model.scorer.perception_views == 5 and model.scorer.describe()["perception_views"] == 5
+    assert love.LoveChat.create_from_arg_string("checkpoint=tiny-random", {"device": "cpu"}).scorer.perception_views == 1
+
+
 def test_plugin_patch_is_idempotent_and_can_be_switched_off(monkeypatch):
     from integrations.lmms_eval import plugin
 

@@ -745,6 +745,9 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
             "correspondence_stage1", "correspondence_stage2", "qa_stageqa"]
     assert set(info["timings_seconds"]) == {"synth", *laps, "heldout_eval"} and info["reused_stages"] == []
     assert info["heldout"]["scored"] == 5 and info["heldout"]["failed"] == 0
+    # perception over love-nano's 8 test-time views, and its single view beside it
+    assert info["heldout_single_view"]["perception"]["n"] == 5
+    assert set(info["heldout_single_view"]) == {"perception"} and "srcc" in info["heldout_single_view"]["perception"]
     assert all((tmp_path / "out" / name).is_file() for name in BUNDLE_FILES if name != "special_tokens_map.json")
     scores = load(str(tmp_path / "out"), device="cpu").score([str(p) for p in sorted(
         (tmp_path / "work" / "suite_heldout").rglob("*.mp4"))][:2], prompts=["a red circle"] * 2)

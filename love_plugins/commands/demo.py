@@ -21,6 +21,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="suite seed; love-nano was trained on seed 0 (default: %(default)s)")
     parser.add_argument("--model", default="love-nano", help="bundle to score with (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--perception-views", type=int, default=None,
+                        help="test-time views averaged for the perception score (default: the model's own; "
+                             "love-nano: 8, 1 = its single-view score)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: GPU if available)")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
 
@@ -36,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         info = generate_suite(out / "suite", args.videos, args.seed, progress=True)
-        scorer = love_plugins.load(args.model, device=args.device, batch_size=args.batch_size)
+        scorer = love_plugins.load(args.model, device=args.device, batch_size=args.batch_size,
+                                   perception_views=args.perception_views)
         metrics, results, rows = evaluate_suite(scorer, info.root, progress=True, n_resamples=CI_RESAMPLES)
     except (LoveError, ValueError) as exc:
         print(f"love-eval demo: error: {exc}", file=sys.stderr)

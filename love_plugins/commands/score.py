@@ -47,6 +47,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="score cache keyed by video content, checkpoint, sampler, task and text: "
                              "videos scored before by any run are not decoded again")
+    parser.add_argument("--perception-views", type=int, default=None,
+                        help="test-time views averaged for the perception score: mirror images, reversal, more "
+                             "fragment samplings (love_plugins.views; default: the model's own, 1 for LOVE, "
+                             "8 for love-nano)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -123,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         have_questions = any(q for q in questions)
         device = args.device or (ctx.device() if ctx.enabled else None)
         scorer = scorer_module.load(args.model, device=device, dtype=args.dtype, batch_size=args.batch_size,
-                                    num_workers=args.workers, backend=args.backend, cache_dir=args.cache_dir)
+                                    num_workers=args.workers, backend=args.backend, cache_dir=args.cache_dir,
+                                    perception_views=args.perception_views)
         tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}

@@ -118,6 +118,9 @@ class LoveConfig:
     image_end_token: str = "</img>"
     # A human-readable label recorded in every output ("love-nano (demonstration model)", ...).
     name: str = "love"
+    # Test-time views the scorer averages for the perception score by default (love_plugins.views): 1, the
+    # model's own view, as LOVE scores; love-nano ships with 8.
+    perception_views: int = 1
 
     def __post_init__(self):
         self.tasks = tuple(self.tasks)

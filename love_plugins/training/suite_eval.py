@@ -71,15 +71,15 @@ def suite_metrics(rows: list[dict], results: list, n_resamples: int = 0, seed: i
     return _plain(out)
 
 
-def evaluate_suite(scorer, suite: str | Path, progress: bool = False,
-                   n_resamples: int = 0) -> tuple[dict, list, list[dict]]:
-    """(metrics, results, rows): every clip of the suite scored on all the scorer's tasks; with
-    ``n_resamples`` > 0 the metrics carry bootstrap intervals (`suite_metrics`)."""
+def evaluate_suite(scorer, suite: str | Path, progress: bool = False, n_resamples: int = 0,
+                   tasks: tuple[str, ...] | None = None) -> tuple[dict, list, list[dict]]:
+    """(metrics, results, rows): every clip of the suite scored on `tasks` (default: all the scorer's);
+    with ``n_resamples`` > 0 the metrics carry bootstrap intervals (`suite_metrics`)."""
     from ..synth import read_manifest
 
     suite = Path(suite)
     rows = read_manifest(suite)
-    tasks = tuple(t for t in ("perception", "correspondence", "qa") if t in scorer.tasks)
+    tasks = tuple(t for t in ("perception", "correspondence", "qa") if t in scorer.tasks and t in (tasks or scorer.tasks))
     results = scorer.score([str(suite / r["video"]) for r in rows], prompts=[r["prompt"] for r in rows],
                            questions=[r["question"] for r in rows], tasks=tasks, progress=progress)
     return suite_metrics(rows, results, n_resamples), results, rows

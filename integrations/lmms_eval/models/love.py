@@ -12,6 +12,8 @@ model_args:
     dtype        "float32" / "bfloat16" (default: bf16 on GPU, fp32 on CPU)
     tasks        LOVE tasks to allow, joined with "+" (default: all the checkpoint has), e.g. perception+qa
     num_workers  video-decoding worker processes (default 0)
+    perception_views  test-time views averaged for the perception score (default: the checkpoint's own,
+                 1 for LOVE's weights, 8 for love-nano; love_plugins.views)
 
 What it answers. Each request is routed to one LOVE task: from the document's `love_task` field
 when the task is one of ours, else from the question text (LOVE's quality question -> perception,
@@ -106,7 +108,7 @@ class _LoveBase(lmms):
     """Shared implementation; see the module docstring."""
 
     def __init__(self, checkpoint: str = "auto", device: str | None = None, batch_size=8, dtype: str | None = None,
-                 tasks: str | None = None, num_workers=0, **kwargs) -> None:
+                 tasks: str | None = None, num_workers=0, perception_views=None, **kwargs) -> None:
         super().__init__()
         unknown = {k: v for k, v in kwargs.items() if k not in ("max_batch_size",)}
         if unknown:
@@ -115,7 +117,8 @@ class _LoveBase(lmms):
 
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.scorer = load(self.checkpoint, device=device or None, dtype=dtype or None,
-                           batch_size=_as_int(batch_size, 8))
+                           batch_size=_as_int(batch_size, 8),
+                           perception_views=_as_int(perception_views, 1) if perception_views not in (None, "") else None)
         self.scorer.num_workers = int(num_workers) if str(num_workers).isdigit() else 0
         available = tuple(self.scorer.tasks)
         wanted = tuple(t for t in re.split(r"[+;| ]+", tasks) if t) if tasks else available
