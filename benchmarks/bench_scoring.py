@@ -6,7 +6,8 @@ Baselines (all on the tiny LOVE configuration, CPU):
 * batching      — batch size 1 (LOVE's public inference) vs batch size 8;
 * three tasks   — three single-task runs (each decodes and encodes motion again) vs one run of all three;
 * pipeline      — decode-then-infer in one process vs decoding in 2 DataLoader workers ahead of the model;
-* memory        — one single-task model vs one base with three tasks (parameter + buffer bytes).
+* memory        — one single-task model vs one base with three tasks (parameter + buffer bytes);
+* views         — eight single-view perception runs vs one run over 8 test-time views.
 Each test prints the ratio and asserts the issue's target.
 """
 
@@ -131,3 +132,26 @@ def test_decoding_pipeline(benchmark, clips):
           "(target >= 1.6)")
     RESULTS["pipeline"] = ratio
     assert ratio >= 1.6
+
+
+def test_perception_views_share_decoding(benchmark, clips):
+    """Perception over 8 test-time views (love-nano's default) in one run vs 8 single-view runs of the same
+    views (each decodes its video again): the views share decoding but not the model's forward passes."""
+    videos = clips[0]
+    single = _scorer(tasks=("perception",), num_frames=4, frame_size=64)
+    multi = Scorer(single.model, single.tokenizer, batch_size=8, perception_views=8)
+
+    def eight_runs():
+        for _ in range(8):
+            single.score(videos, tasks=["perception"])  # a view costs what one single-view run costs
+
+    def one_run():
+        multi.score(videos, tasks=["perception"])
+
+    rate_eight, rate_one, speedup = _paired_rates(eight_runs, one_run, len(videos), rounds=3)
+    benchmark.pedantic(one_run, rounds=1, iterations=1)
+    ratio = 1 / speedup
+    print(f"\nperception views: one 8-view run {len(videos) / rate_one:.2f}s vs eight single-view runs "
+          f"{len(videos) / rate_eight:.2f}s, ratio {ratio:.2f} (target <= 0.8)")
+    RESULTS["perception_views_time"] = ratio
+    assert ratio <= 0.8
