@@ -174,7 +174,7 @@ class Scorer:
         self.model.to(self.device).eval()
         if self.perception_views is None:
             self.perception_views = self.model.config.perception_views
-        self.views = view_plan(self.perception_views)  # refuses a count below 1
+        view_plan(self.perception_views)  # refuses a count below 1 here rather than at the first batch
         self.cache = None
         if self.cache_dir is not None:
             context = self.sampler.to_dict()
@@ -195,6 +195,11 @@ class Scorer:
     @property
     def sampler(self) -> SamplerConfig:
         return self.model.config.sampler_config
+
+    @property
+    def views(self) -> list:
+        """Perception's test-time views (`love_plugins.views.view_plan` of `perception_views`)."""
+        return view_plan(self.perception_views)
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -374,7 +379,7 @@ class Scorer:
             )
             if task in SCORE_TASKS:
                 score, level_probs = out.score, out.word_logits[:, processor.level_token_ids].softmax(-1)
-                if task == "perception" and len(self.views) > 1:
+                if task == "perception" and self.perception_views > 1:
                     score, level_probs = self._mean_over_views(items, frames, fragments, batch, score, level_probs)
                 levels = level_probs.argmax(-1).tolist()
                 for it, value, level in zip(items, (score * 100).tolist(), levels):
@@ -394,14 +399,15 @@ class Scorer:
         model, processor = self.model, self.processor
         samplings = [fragments] + [torch.stack([it.extra_fragments[k] for it in items])
                                    for k in range(len(items[0].extra_fragments))]
-        for view in self.views[1:]:
+        views = self.views
+        for view in views[1:]:
             view_frames, view_fragments = apply_view(frames, samplings[view.sampling], view.transform)
             motion = model.encode_motion(normalize_fragments(view_fragments.to(self.device)).to(model.dtype))
             out = model("perception", pixel_values=normalize_frames(view_frames.to(self.device)).to(model.dtype),
                         motion_features=motion, context_id=processor.image_context_id, **batch)
             score = score + out.score
             level_probs = level_probs + out.word_logits[:, processor.level_token_ids].softmax(-1)
-        return score / len(self.views), level_probs / len(self.views)
+        return score / len(views), level_probs / len(views)
 
 
 def _aligned(values: Sequence | None, n: int, what: str) -> list:

@@ -292,6 +292,9 @@ def test_perception_views_model_arg_reaches_the_scorer():
     model = love.LoveChat.create_from_arg_string("checkpoint=tiny-random,perception_views=5", {"device": "cpu"})
     assert model.scorer.perception_views == 5 and model.scorer.describe()["perception_views"] == 5
     assert love.LoveChat.create_from_arg_string("checkpoint=tiny-random", {"device": "cpu"}).scorer.perception_views == 1
+    for bad in ("0", "many"):  # refused, not clamped to one view
+        with pytest.raises(ValueError, match="perception.views must be an integer >= 1"):
+            love.LoveChat.create_from_arg_string(f"checkpoint=tiny-random,perception_views={bad}", {"device": "cpu"})
 
 
 def test_plugin_patch_is_idempotent_and_can_be_switched_off(monkeypatch):

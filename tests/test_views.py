@@ -98,6 +98,15 @@ def test_default_views_come_from_the_model_config_and_key_the_cache(suite, tmp_p
     assert one.perception != four.perception  # another key: not the one-view score from the cache
 
 
+def test_cli_refuses_a_bad_view_count(suite, tmp_path, capsys):
+    from love_plugins.cli import main as cli_main
+
+    videos, _, _ = suite
+    out = tmp_path / "scores.jsonl"
+    assert cli_main(["score", videos[0], "--model", "tiny-random", "--perception-views", "0", "--out", str(out)]) == 2
+    assert "perception views must be an integer >= 1" in capsys.readouterr().err and not out.exists()
+
+
 def test_a_bad_file_fails_alone_with_views(suite, tmp_path):
     videos, _, _ = suite
     broken = tmp_path / "broken.mp4"

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}
         writer = ResultsWriter(rank_path(args.out, ctx), run_info, overwrite=args.overwrite)
-    except LoveError as exc:
+    except (LoveError, ValueError) as exc:  # ValueError: a bad option value, e.g. --perception-views 0
         print(f"error: {exc}", file=sys.stderr)
         shutdown(ctx)
         return 2

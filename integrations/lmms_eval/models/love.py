@@ -104,6 +104,17 @@ def _as_int(value, default: int) -> int:
         return default
 
 
+def _views_arg(value) -> int | None:
+    """model_args perception_views: None/"" = the checkpoint's own; anything else must be an integer (the
+    scorer refuses one below 1), never clamped as batch_size is."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"love: perception_views must be an integer >= 1, got {value!r}") from None
+
+
 class _LoveBase(lmms):
     """Shared implementation; see the module docstring."""
 
@@ -118,7 +129,7 @@ class _LoveBase(lmms):
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.scorer = load(self.checkpoint, device=device or None, dtype=dtype or None,
                            batch_size=_as_int(batch_size, 8),
-                           perception_views=_as_int(perception_views, 1) if perception_views not in (None, "") else None)
+                           perception_views=_views_arg(perception_views))
         self.scorer.num_workers = int(num_workers) if str(num_workers).isdigit() else 0
         available = tuple(self.scorer.tasks)
         wanted = tuple(t for t in re.split(r"[+;| ]+", tasks) if t) if tasks else available
