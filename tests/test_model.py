@@ -225,3 +225,58 @@ def test_from_config_builds_in_the_requested_dtype_and_restores_the_default():
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
     assert torch.get_default_dtype() == torch.float32
     assert {p.dtype for p in LoveModel.from_config(config).parameters()} == {torch.float32}
+
+
+def test_frame_differences_are_the_change_across_the_clip():
+    """Each frame's difference is the next frame minus the previous one (one-sided at the ends); a single
+    frame has none; a clip played backwards has the negated differences in reverse order."""
+    from love_plugins.modeling.modeling_love import frame_differences
+
+    frames = torch.arange(4.0).pow(2).reshape(1, 4, 1, 1, 1).expand(2, 4, 3, 5, 5)  # frame t is t² everywhere
+    change = frame_differences(frames)
+    assert change.shape == frames.shape
+    assert change[0, :, 0, 0, 0].tolist() == [1.0, 4.0, 8.0, 5.0]  # 1-0, (4-0), (9-1), 9-4
+    assert frame_differences(frames[:, :1]).abs().sum() == 0
+    torch.testing.assert_close(frame_differences(frames.flip(1)), -change.flip(1))
+
+
+def test_frame_difference_channels_start_at_zero_and_change_nothing_else(tmp_path):
+    """`LoveConfig.frame_difference` widens the ViT's patch embedding by three input channels that start at
+    zero: the same seed gives the same base tensor for tensor and the same frame tokens, the channels survive
+    a save and load, and once they have weights a moving clip and a still one read differently."""
+    import dataclasses
+
+    from love_plugins.modeling.tiny import build_tokenizer, tiny_config
+
+    tokenizer = build_tokenizer()
+    config = tiny_config(vocab_size=len(tokenizer))
+    torch.manual_seed(3)
+    plain = LoveModel(config)
+    torch.manual_seed(3)
+    widened = LoveModel(dataclasses.replace(config, frame_difference=True))
+    key = "vision_tower.embeddings.patch_embeddings.projection.weight"
+    a, b = plain.state_dict(), widened.state_dict()
+    assert b[key].shape[1] == 6 and torch.equal(b[key][:, :3], a[key]) and b[key][:, 3:].abs().sum() == 0
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a if k != key)
+    pixels, _ = _visual_inputs(plain, 2, seed=5)
+    torch.testing.assert_close(widened.encode_frames(pixels, "qa"), plain.encode_frames(pixels, "qa"))
+
+    widened.save_pretrained(tmp_path / "bundle", tokenizer=tokenizer)
+    loaded = LoveModel.from_pretrained(tmp_path / "bundle")
+    assert loaded.config.frame_difference and torch.equal(loaded.state_dict()[key], b[key])
+    with torch.no_grad():
+        loaded.vision_tower.embeddings.patch_embeddings.projection.weight[:, 3:].normal_()
+    still = pixels[:, :1].expand_as(pixels)
+    moving_tokens, still_tokens = loaded.encode_frames(pixels, "qa"), loaded.encode_frames(still, "qa")
+    assert not torch.allclose(moving_tokens, still_tokens)
+    # a still clip has no differences: it reads as the channels' zero start does
+    torch.testing.assert_close(still_tokens, plain.encode_frames(still, "qa"))
+
+    # the channels claimed by hand in a bundle saved without them: the error names the tensor and both shapes
+    import json
+
+    plain.save_pretrained(tmp_path / "rgb", tokenizer=tokenizer)
+    config_path = tmp_path / "rgb" / "love_config.json"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "frame_difference": True}))
+    with pytest.raises(CheckpointError, match=r"projection\.weight: stored \[\d+, 3, .*config \[\d+, 6, "):
+        LoveModel.from_pretrained(tmp_path / "rgb")

@@ -680,6 +680,50 @@ def test_stage0_scene_probe_reads_the_forward_pass_frame_tokens(suite, cache_dir
     torch.testing.assert_close(loss - plain(**batch)["loss"], 0.5 * expected, rtol=1e-4, atol=1e-5)
 
 
+def test_stage0_frame_probes_read_the_pooled_frame_tokens(suite, cache_dir):
+    """The frame-motion probe reads the direction of motion off the mean and maximum of the frame tokens the
+    LLM got: it exists in stage 0 only, adds to the loss, asks the scene's true direction, and its gradient
+    reaches the ViT's frame-difference channels but no LLM weight; the frame-scene probe reads the frame
+    attributes off the same pooled tokens; TrainConfig refuses both elsewhere."""
+    import torch.nn.functional as F
+
+    from love_plugins.training.collator import MOTION_CLASS
+
+    model, tokenizer = build_tiny_model(seed=1, frame_difference=True)
+    processor = LoveProcessor(tokenizer, model.config)
+    records = load_records(suite / "manifest.jsonl", "perception")[:6]
+    items = [LoveDataset(records, VideoCache(model.config.sampler_config, cache_dir))[i] for i in range(6)]
+    batch = LoveCollator(processor, scene_targets=True)(items)
+    assert len({r.scene["motion"] for r in records}) > 1
+    with_probe = LoveForTraining(model, processor, "stage0", "perception", frame_motion_weight=0.5)
+    assert with_probe.needs_scene_targets
+    loss = with_probe(**batch)["loss"]
+    plain = LoveForTraining(model, processor, "stage0", "perception")(**batch)["loss"]
+    tokens = model.encode_frames(batch["pixel_values"].to(model.dtype), "perception")
+    logits = with_probe.frame_motion_head(torch.cat([tokens.mean(1), tokens.amax(1)], -1))
+    expected = 0.5 * F.cross_entropy(logits, batch["aux_targets"][:, MOTION_CLASS].long())
+    torch.testing.assert_close(loss - plain, expected, rtol=1e-4, atol=1e-5)
+    model.zero_grad()
+    (loss - plain).backward()  # the probe term alone
+    weight = model.vision_tower.embeddings.patch_embeddings.projection.weight
+    assert with_probe.frame_motion_head.weight.grad.abs().sum() > 0 and weight.grad[:, 3:].abs().sum() > 0
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.language_model.parameters())
+    assert not LoveForTraining(model, processor, "stage2", "perception", frame_motion_weight=1.0).frame_motion_weight
+    with pytest.raises(ValueError, match="frame_motion_weight: pre-training option"):
+        TrainConfig(task="qa", stage="qa", data=str(suite), output_dir="never", frame_motion_weight=1.0)
+
+    # the frame-scene probe: background, colour, shape and count off the same pooled tokens
+    from love_plugins.training.module import FRAME_ATTRIBUTES
+
+    with_scene = LoveForTraining(model, processor, "stage0", "perception", frame_scene_weight=0.25)
+    assert with_scene.needs_scene_targets and with_scene.frame_scene_head.out_features == 4 + 6 + 3 + 3
+    logits = with_scene.frame_scene_head(torch.cat([tokens.mean(1), tokens.amax(1)], -1))
+    expected = 0.25 * with_scene._scene_class_loss(logits, batch["aux_targets"], FRAME_ATTRIBUTES)
+    torch.testing.assert_close(with_scene(**batch)["loss"] - plain, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="frame_scene_weight: pre-training option"):
+        TrainConfig(task="perception", stage="2", data=str(suite), output_dir="never", frame_scene_weight=1.0)
+
+
 def test_checkpointing_argument_name_follows_the_installed_transformers():
     """transformers >= 5.18 calls it activation_checkpointing, older releases gradient_checkpointing."""
     import dataclasses
@@ -740,6 +784,9 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
     stages = ["motion", "vision", "encoders", "stage0", "stage1", "stage2", "stage1", "stage2", "qa"]
     assert [run["stage"] for run in info["history"]] == stages
     assert info["history"][3]["config"]["match_span_weight"] == 1.0
+    # the recipe's stage 0: the frame-motion probe on, correspondence and QA drawn twice per clip and epoch
+    assert info["history"][3]["config"]["frame_motion_weight"] == recipe.stage0_frame_motion_weight == 1.0
+    assert info["history"][3]["config"]["stage0_tasks"] == ["perception"] + ["correspondence"] * 2 + ["qa"] * 2
     assert info["recipe"]["stage2_perception_epochs"] == 0.34 and info["recipe"]["stage0_threads"] == 1
     laps = ["motion", "vision", "encoders", "stage0", "perception_stage1", "perception_stage2",
             "correspondence_stage1", "correspondence_stage2", "qa_stageqa"]
@@ -749,7 +796,10 @@ def test_love_nano_recipe_end_to_end_on_a_few_clips(tmp_path, monkeypatch):
     assert info["heldout_single_view"]["perception"]["n"] == 5
     assert set(info["heldout_single_view"]) == {"perception"} and "srcc" in info["heldout_single_view"]["perception"]
     assert all((tmp_path / "out" / name).is_file() for name in BUNDLE_FILES if name != "special_tokens_map.json")
-    scores = load(str(tmp_path / "out"), device="cpu").score([str(p) for p in sorted(
+    shipped = load(str(tmp_path / "out"), device="cpu")
+    assert shipped.model.config.frame_difference  # the ViT's frame-difference channels, saved and loaded
+    assert shipped.model.vision_tower.embeddings.patch_embeddings.projection.in_channels == 6
+    scores = shipped.score([str(p) for p in sorted(
         (tmp_path / "work" / "suite_heldout").rglob("*.mp4"))][:2], prompts=["a red circle"] * 2)
     assert [s.error for s in scores] == [None, None]
     assert all(s.perception is not None and s.correspondence is not None for s in scores)

@@ -121,6 +121,10 @@ class LoveConfig:
     # Test-time views the scorer averages for the perception score by default (love_plugins.views): 1, the
     # model's own view, as LOVE scores; love-nano ships with 8.
     perception_views: int = 1
+    # love-nano only (False for LOVE): the ViT also sees each frame's change across the clip (the next sampled
+    # frame minus the previous one) as three more input channels, so that a moving edge, and which way it
+    # moves, is a feature of one patch like its colour, instead of a comparison between frames' tokens.
+    frame_difference: bool = False
 
     def __post_init__(self):
         self.tasks = tuple(self.tasks)

@@ -105,6 +105,29 @@ def pixel_shuffle(features: torch.Tensor, ratio: float) -> torch.Tensor:
     return x.permute(0, 2, 1, 3).contiguous()
 
 
+def frame_differences(frames: torch.Tensor) -> torch.Tensor:
+    """(B, N, C, S, S) → each frame's change across the clip: the next frame minus the previous one (one-sided
+    at the ends; zero for a single frame). Its sign says where an edge is going: where an object arrives the
+    difference is its colour minus the background's, where it leaves the reverse."""
+    n = frames.shape[1]
+    later = torch.arange(n, device=frames.device).add(1).clamp(max=n - 1)
+    earlier = torch.arange(n, device=frames.device).sub(1).clamp(min=0)
+    return frames[:, later] - frames[:, earlier]
+
+
+def _add_zero_input_channels(vision_tower: InternVLVisionModel, extra: int) -> None:
+    """Widen the patch embedding by `extra` input channels that start at zero: the tower computes what it
+    did without them, and no random number is drawn, so the rest of a seeded model starts as it would."""
+    embeddings = vision_tower.embeddings.patch_embeddings
+    conv = embeddings.projection
+    with torch.no_grad():
+        zeros = conv.weight.new_zeros(conv.out_channels, extra, *conv.kernel_size)
+        conv.weight = nn.Parameter(torch.cat([conv.weight, zeros], dim=1))
+    conv.in_channels += extra
+    embeddings.num_channels += extra
+    vision_tower.config.num_channels = embeddings.num_channels
+
+
 @dataclass
 class LoveOutput:
     """Per-sample outputs at the target position (the token before the answer word)."""
@@ -127,6 +150,8 @@ class LoveModel(nn.Module):
         text_kwargs = dict(config.text_config)
         text_cfg = AutoConfig.for_model(text_kwargs.pop("model_type"), **text_kwargs)
         self.vision_tower = InternVLVisionModel(vision_cfg)
+        if config.frame_difference:
+            _add_zero_input_channels(self.vision_tower, 3)
         self.language_model = AutoModelForCausalLM.from_config(text_cfg)
         self.motion_encoder = MotionEncoder(config.motion_encoder_config)
         self.motion_encoder.requires_grad_(False)
@@ -187,6 +212,8 @@ class LoveModel(nn.Module):
     def encode_frames(self, pixel_values: torch.Tensor, task: str) -> torch.Tensor:
         """(B, N, 3, S, S) normalised frames → (B, N·tokens_per_frame, H) LLM-space visual tokens."""
         b, n = pixel_values.shape[:2]
+        if self.config.frame_difference:
+            pixel_values = torch.cat([pixel_values, frame_differences(pixel_values)], dim=2)
         vit = self.vision_tower(pixel_values=pixel_values.flatten(0, 1).to(self.dtype)).last_hidden_state
         vit = vit[:, 1:]  # drop CLS
         side = int(math.isqrt(vit.shape[1]))

@@ -97,6 +97,7 @@ def tiny_config(
     clip_len: int = 8,
     fragments: int = 2,
     fragment_size: int = 16,
+    frame_difference: bool = False,
     name: str = "love-tiny (random weights, for tests)",
 ) -> LoveConfig:
     """A LOVE config with every part present but tiny: seconds to build and run on a CPU."""
@@ -141,6 +142,7 @@ def tiny_config(
         lora_r=4,
         lora_alpha=8,
         system_message=TINY_SYSTEM_MESSAGE,
+        frame_difference=frame_difference,
         name=name,
     )
 

@@ -129,7 +129,8 @@ class LoveForTraining(nn.Module):
                  aux_weight: float = 0.0, train_motion_encoder: bool = False, match_weight: float = 0.0,
                  match_layer: int = 1, motion_aux_weight: float = 0.0, train_vision_tower: bool = True,
                  distill_weight: float = 1.0, statistics_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
-                 match_span_weight: float = 0.0):
+                 match_span_weight: float = 0.0, frame_motion_weight: float = 0.0,
+                 frame_scene_weight: float = 0.0):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -178,6 +179,19 @@ class LoveForTraining(nn.Module):
             sampler = model.config.sampler_config
             width = sampler.num_clips * model.config.motion_encoder_config.output_dim
             self.motion_aux_head = nn.Linear(width, SCENE_CLASSES[MOTION_CLASS])
+        self.frame_motion_weight = frame_motion_weight if stage == "stage0" else 0.0
+        if self.frame_motion_weight:
+            # Stage-0 only (discarded afterwards): the direction of motion read off the mean and the maximum of
+            # the frame tokens, so wherever a token sits. With the frame-difference channels
+            # (`LoveConfig.frame_difference`) that makes "moving left" a feature of the tokens at a moving edge,
+            # which a word can find as it finds "red"; without them a pooled token cannot tell the direction.
+            self.frame_motion_head = nn.Linear(2 * hidden, SCENE_CLASSES[MOTION_CLASS])
+        self.frame_scene_weight = frame_scene_weight if stage == "stage0" else 0.0
+        if self.frame_scene_weight:
+            # Stage-0 only (discarded afterwards): what one frame shows (background, colour, shape, count) read off
+            # the mean and the maximum of the frame tokens, as the vision stage's head reads them: a token must say
+            # what it shows wherever it sits, so that a question's word can find it.
+            self.frame_scene_head = nn.Linear(2 * hidden, sum(SCENE_CLASSES[:FRAME_ATTRIBUTES]))
         self.match_weight = match_weight if stage == "stage0" else 0.0
         self.match_layer = match_layer
         if self.match_weight:
@@ -227,7 +241,8 @@ class LoveForTraining(nn.Module):
     @property
     def needs_scene_targets(self) -> bool:
         """Whether batches must carry the true scene (`LoveCollator(scene_targets=True)`)."""
-        return bool(self.aux_weight or self.motion_aux_weight or self.stage in ("motion", "vision", "encoders"))
+        return bool(self.aux_weight or self.motion_aux_weight or self.frame_motion_weight or self.frame_scene_weight
+                    or self.stage in ("motion", "vision", "encoders"))
 
     def forward(
         self,
@@ -286,6 +301,10 @@ class LoveForTraining(nn.Module):
             losses.append(self.aux_weight * self._aux_loss(out.frame_tokens, aux_targets))
         if self.motion_aux_weight and aux_targets is not None:
             losses.append(self._motion_direction_loss(motion_features, aux_targets))
+        if self.frame_motion_weight and aux_targets is not None:
+            losses.append(self._frame_motion_loss(out.frame_tokens, aux_targets))
+        if self.frame_scene_weight and aux_targets is not None:
+            losses.append(self._frame_scene_loss(out.frame_tokens, aux_targets))
         if self.match_weight and match_positions is not None:
             losses.append(self.match_weight * self._match_loss(out.layer_states[self.match_layer], match_positions,
                                                                match_targets))
@@ -381,6 +400,21 @@ class LoveForTraining(nn.Module):
         """The direction-of-motion probe's weighted cross-entropy on the clips' motion features."""
         logits = self.motion_aux_head(motion_features.flatten(1).float())
         return self.motion_aux_weight * nn.functional.cross_entropy(logits, aux_targets[:, MOTION_CLASS].long())
+
+    @staticmethod
+    def _pooled(frame_tokens: torch.Tensor) -> torch.Tensor:
+        """The mean and the maximum over the frame tokens: what the frame probes read, wherever a token sits."""
+        return torch.cat([frame_tokens.mean(1), frame_tokens.amax(1)], dim=-1).float()
+
+    def _frame_motion_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        """The frame-motion probe's weighted cross-entropy on the frame tokens the LLM read."""
+        return self.frame_motion_weight * nn.functional.cross_entropy(self.frame_motion_head(self._pooled(frame_tokens)),
+                                                                      aux_targets[:, MOTION_CLASS].long())
+
+    def _frame_scene_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
+        """The frame-scene probe's weighted cross-entropy (background, colour, shape, count) on the same tokens."""
+        logits = self.frame_scene_head(self._pooled(frame_tokens))
+        return self.frame_scene_weight * self._scene_class_loss(logits, aux_targets, FRAME_ATTRIBUTES)
 
     @staticmethod
     def _quality_loss(out: torch.Tensor, targets: torch.Tensor, aux_targets: torch.Tensor | None) -> torch.Tensor:

@@ -54,7 +54,8 @@ PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scen
                              "train_vision_tower": ("stage0",), "distill_weight": ("motion",),
                              "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",),
                              "caption_share": ("stage0",), "open_share": ("stage0",),
-                             "fragment_draws": ("motion",)}
+                             "fragment_draws": ("motion",), "frame_motion_weight": ("stage0",),
+                             "frame_scene_weight": ("stage0",)}
 # options of the questions that augment_scenes draws from each clip's true scene
 SCENE_DRAW_OPTIONS = ("caption_share", "open_share", "motion_question_weight")
 
@@ -98,6 +99,8 @@ class TrainConfig:
     match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
     match_span_weight: float = 0.0  # stage 0: the verdict carried from a yes/no question's word to its answer
     motion_aux_weight: float = 0.0  # motion stage, or stage 0 with train_motion_encoder: direction-of-motion probe
+    frame_motion_weight: float = 0.0  # stage 0: direction of motion read off the pooled frame tokens
+    frame_scene_weight: float = 0.0  # stage 0: background, colour, shape and count read off the pooled frame tokens
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
     distill_weight: float = 1.0  # motion stage: weight of the hand-made fragment statistics as targets
@@ -295,7 +298,9 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
                               train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
                               match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight,
                               train_vision_tower=cfg.train_vision_tower, distill_weight=cfg.distill_weight,
-                              statistics_scale=statistics_scale, match_span_weight=cfg.match_span_weight)
+                              statistics_scale=statistics_scale, match_span_weight=cfg.match_span_weight,
+                              frame_motion_weight=cfg.frame_motion_weight,
+                              frame_scene_weight=cfg.frame_scene_weight)
     if not wrapper.train_motion_encoder and stage != "vision":  # the vision stage never reads motion
         train_set.precompute_motion(model)  # frozen: once per video, never again per step
         if eval_set is not None:
