@@ -272,7 +272,9 @@ def test_truncated_file_resamples_over_decodable_frames(videos, backend):
     s = read_video(videos["truncated"], backend=backend)
     decodable = s.meta.num_frames
     assert 0 < decodable < 64
-    assert s.meta.backend == "pyav"  # decord refuses this file; PyAV tolerates the missing tail
+    # decord usually refuses this file and PyAV, which tolerates the missing tail, takes over; now and then
+    # decord itself indexes only the frames that are there. Either way the sampling spans what is decodable.
+    assert s.meta.backend in ("pyav", backend)
     blue = (s.frames[..., 2].float().mean((1, 2)) / 6).round().int().tolist()
     assert blue == spatial_indices(decodable, 8)
 
