@@ -347,7 +347,7 @@ class LoveForTraining(nn.Module):
             mirror = torch.rand(images.shape[0], device=images.device) < 0.5
             images = torch.where(mirror[:, None, None, None], images.flip(-1), images)
         tokens = self.model.encode_frames(images.unsqueeze(1), self.task)
-        logits = self.scene_head(torch.cat([tokens.mean(1), tokens.amax(1)], dim=-1).float())
+        logits = self.scene_head(self._pooled(tokens))
         targets = aux_targets.repeat_interleave(frames, dim=0)
         loss = self._scene_class_loss(logits, targets, FRAME_ATTRIBUTES)
         right = [(block.argmax(-1) == targets[:, k].long()).float()
@@ -361,7 +361,7 @@ class LoveForTraining(nn.Module):
         model = self.model
         tokens = model.encode_frames(pixel_values, self.task)
         motion = self._trained_motion_features(motion_values).flatten(1)
-        out = self.quality_head(torch.cat([tokens.mean(1), tokens.amax(1), motion], dim=-1).float())
+        out = self.quality_head(torch.cat([self._pooled(tokens), motion.float()], dim=-1))
         loss = self._quality_loss(out, targets, aux_targets)
         if aux_targets is not None and self.aux_weight:
             loss = loss + self.aux_weight * self._scene_class_loss(self.aux_head(tokens.flatten(1).float()), aux_targets)
@@ -403,7 +403,8 @@ class LoveForTraining(nn.Module):
 
     @staticmethod
     def _pooled(frame_tokens: torch.Tensor) -> torch.Tensor:
-        """The mean and the maximum over the frame tokens: what the frame probes read, wherever a token sits."""
+        """The mean and the maximum over the frame tokens: what the pooled heads and probes read, wherever a
+        token sits (the vision and encoders stages' heads, stage 0's frame probes)."""
         return torch.cat([frame_tokens.mean(1), frame_tokens.amax(1)], dim=-1).float()
 
     def _frame_motion_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
