@@ -867,6 +867,16 @@ def test_nano_motion_local_contrast_survives_loading_and_scores(tmp_path, suite)
         love_plugins.load(tmp_path / "rgb", device="cpu")
 
 
+def test_nano_recipe_refuses_a_negative_stage0_draw_count():
+    """A negative count of stage-0 draws would silently drop the task; it is refused before any suite is written."""
+    from love_plugins.training.nano import NanoRecipe
+
+    for name in ("stage0_qa_repeat", "stage0_correspondence_repeat"):
+        with pytest.raises(ValueError, match=f"{name} must be >= 0"):
+            NanoRecipe(**{name: -1})
+    assert NanoRecipe(stage0_correspondence_repeat=0).stage0_correspondence_repeat == 0  # 0: not drawn
+
+
 def test_dct_patch_embedding_is_an_orthogonal_filter_bank():
     """`vision_patch_init="dct"`: channels 0-2 read each colour's patch mean, the others are orthogonal
     luma DCT bases (blind to a flat patch, they pass its texture and noise); nothing else changes."""

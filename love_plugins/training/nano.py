@@ -285,8 +285,11 @@ class NanoRecipe:
     # token, which a question's word finds as it finds a colour (docs/love-nano.md).
     vision_frame_difference: bool = True
 
-    def __post_init__(self):
-        _check_vision_patch_init(self.vision_patch_init)  # fail before the suites are written
+    def __post_init__(self):  # fail before the suites are written
+        _check_vision_patch_init(self.vision_patch_init)
+        for name in ("stage0_qa_repeat", "stage0_correspondence_repeat"):
+            if getattr(self, name) < 0:  # a negative count would silently drop the task from stage 0
+                raise ValueError(f"{name} must be >= 0 (0: the task is not drawn in stage 0), got {getattr(self, name)}")
 
 
 def _generate(root: Path, videos: int, seed: int, workers: int = 0) -> Path:
