@@ -5,7 +5,7 @@ models average "clips × crops" and FAST-VQA averages several fragment samplings
 A video's technical quality does not change when it is mirrored or played backwards, but what a model
 reads off it does: each view puts other pixels into the fragments and at other places in the frames,
 and averaging the views averages out what one sampling happened to show. On love-nano's 1,000 held-out
-clips, perception SRCC 0.816 with one view and 0.853 with eight (docs/love-nano.md).
+clips, perception SRCC 0.819 with one view and 0.855 with eight (docs/love-nano.md).
 
 Only perception uses views. A correspondence prompt and a QA question can say "moving left" or "on the
 top", which a mirror image or a reversal changes; those tasks read the model's own view alone.

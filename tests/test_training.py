@@ -723,6 +723,22 @@ def test_stage0_frame_probes_read_the_pooled_frame_tokens(suite, cache_dir):
     with pytest.raises(ValueError, match="frame_scene_weight: pre-training option"):
         TrainConfig(task="perception", stage="2", data=str(suite), output_dir="never", frame_scene_weight=1.0)
 
+    # ... or only some of them (love-nano asks shape and count): the mean cross-entropy over those alone
+    shape_count = LoveForTraining(model, processor, "stage0", "perception", frame_scene_weight=0.5,
+                                  frame_scene_attributes=("count", "shape"))
+    assert shape_count.frame_scene_head.out_features == 3 + 3
+    logits = shape_count.frame_scene_head(torch.cat([tokens.mean(1), tokens.amax(1)], -1))
+    targets = batch["aux_targets"]
+    expected = 0.5 * (F.cross_entropy(logits[:, :3], targets[:, 2].long())  # shape (3 classes), then count (3)
+                      + F.cross_entropy(logits[:, 3:], targets[:, 3].long())) / 2
+    torch.testing.assert_close(shape_count(**batch)["loss"] - plain, expected, rtol=1e-4, atol=1e-5)
+    for bad in (("shape", "motion"), ("shapes",), ()):  # the direction is not a frame's; names are checked
+        with pytest.raises(ValueError, match="frame-scene attributes must be"):
+            TrainConfig(task="perception", stage="0", data=str(suite), output_dir="never", frame_scene_weight=1.0,
+                        frame_scene_attributes=bad)
+    with pytest.raises(ValueError, match="frame_scene_attributes: pre-training option"):
+        TrainConfig(task="qa", stage="qa", data=str(suite), output_dir="never", frame_scene_attributes=("shape",))
+
 
 def test_checkpointing_argument_name_follows_the_installed_transformers():
     """transformers >= 5.18 calls it activation_checkpointing, older releases gradient_checkpointing."""

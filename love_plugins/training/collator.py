@@ -30,6 +30,7 @@ def scene_targets(scene: dict) -> list[float]:
 
 
 # class counts of `scene_targets` (background, colour, shape, count, motion) and the severities
+SCENE_ATTRIBUTES = ("background", "color", "shape", "count", "motion")
 SCENE_CLASSES = (4, 6, 3, 3, 5)
 SCENE_SEVERITIES = 6
 MOTION_CLASS = 4  # where the direction of motion sits among those classes

@@ -44,10 +44,21 @@ from torch import nn
 from ..modeling.configuration_love import SCORE_TASKS, TASKS
 from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
-from .collator import MOTION_CLASS, SCENE_CLASSES, SCENE_SEVERITIES
+from .collator import MOTION_CLASS, SCENE_ATTRIBUTES, SCENE_CLASSES, SCENE_SEVERITIES
 
 # The scene attributes a single frame shows (background, colour, shape, count; not the motion).
 FRAME_ATTRIBUTES = MOTION_CLASS
+# What one frame can show (all but the direction of motion): the frame-scene probe's choices.
+FRAME_SCENE_ATTRIBUTES = SCENE_ATTRIBUTES[:FRAME_ATTRIBUTES]
+
+
+def frame_scene_classes(attributes: tuple[str, ...]) -> tuple[int, ...]:
+    """The scene-class indices of the frame-scene probe's attributes (in `SCENE_ATTRIBUTES` order)."""
+    unknown = [a for a in attributes if a not in FRAME_SCENE_ATTRIBUTES]
+    if unknown or not attributes:
+        raise ValueError(f"frame-scene attributes must be a non-empty subset of {FRAME_SCENE_ATTRIBUTES}, got "
+                         f"{tuple(attributes)!r}")
+    return tuple(k for k, name in enumerate(FRAME_SCENE_ATTRIBUTES) if name in attributes)
 
 STAGES = ("motion", "vision", "encoders", "stage0", "stage1", "stage2", "qa")
 
@@ -130,7 +141,7 @@ class LoveForTraining(nn.Module):
                  match_layer: int = 1, motion_aux_weight: float = 0.0, train_vision_tower: bool = True,
                  distill_weight: float = 1.0, statistics_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
                  match_span_weight: float = 0.0, frame_motion_weight: float = 0.0,
-                 frame_scene_weight: float = 0.0):
+                 frame_scene_weight: float = 0.0, frame_scene_attributes: tuple[str, ...] = FRAME_SCENE_ATTRIBUTES):
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
@@ -191,7 +202,10 @@ class LoveForTraining(nn.Module):
             # Stage-0 only (discarded afterwards): what one frame shows (background, colour, shape, count) read off
             # the mean and the maximum of the frame tokens, as the vision stage's head reads them: a token must say
             # what it shows wherever it sits, so that a question's word can find it.
-            self.frame_scene_head = nn.Linear(2 * hidden, sum(SCENE_CLASSES[:FRAME_ATTRIBUTES]))
+            # `frame_scene_attributes` picks which of them (love-nano asks only shape and count, the two its ViT
+            # reads worst: with background and colour too, stage 0's correspondence leant on the background).
+            self.frame_scene_classes = frame_scene_classes(frame_scene_attributes)
+            self.frame_scene_head = nn.Linear(2 * hidden, sum(SCENE_CLASSES[k] for k in self.frame_scene_classes))
         self.match_weight = match_weight if stage == "stage0" else 0.0
         self.match_layer = match_layer
         if self.match_weight:
@@ -413,9 +427,12 @@ class LoveForTraining(nn.Module):
                                                                       aux_targets[:, MOTION_CLASS].long())
 
     def _frame_scene_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
-        """The frame-scene probe's weighted cross-entropy (background, colour, shape, count) on the same tokens."""
+        """The frame-scene probe's weighted cross-entropy (mean over its attributes) on the same tokens."""
         logits = self.frame_scene_head(self._pooled(frame_tokens))
-        return self.frame_scene_weight * self._scene_class_loss(logits, aux_targets, FRAME_ATTRIBUTES)
+        blocks = logits.split([SCENE_CLASSES[k] for k in self.frame_scene_classes], dim=-1)
+        loss = sum(nn.functional.cross_entropy(block, aux_targets[:, k].long())
+                   for k, block in zip(self.frame_scene_classes, blocks))
+        return self.frame_scene_weight * loss / len(blocks)
 
     @staticmethod
     def _quality_loss(out: torch.Tensor, targets: torch.Tensor, aux_targets: torch.Tensor | None) -> torch.Tensor:

@@ -37,7 +37,7 @@ from .data import (
     load_records,
     share_cache,
 )
-from .module import STAGES, LoveForTraining, set_adapters_enabled
+from .module import FRAME_SCENE_ATTRIBUTES, STAGES, LoveForTraining, frame_scene_classes, set_adapters_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scen
                              "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",),
                              "caption_share": ("stage0",), "open_share": ("stage0",),
                              "fragment_draws": ("motion",), "frame_motion_weight": ("stage0",),
-                             "frame_scene_weight": ("stage0",)}
+                             "frame_scene_weight": ("stage0",), "frame_scene_attributes": ("stage0",)}
 # options of the questions that augment_scenes draws from each clip's true scene
 SCENE_DRAW_OPTIONS = ("caption_share", "open_share", "motion_question_weight")
 
@@ -101,6 +101,7 @@ class TrainConfig:
     motion_aux_weight: float = 0.0  # motion stage, or stage 0 with train_motion_encoder: direction-of-motion probe
     frame_motion_weight: float = 0.0  # stage 0: direction of motion read off the pooled frame tokens
     frame_scene_weight: float = 0.0  # stage 0: background, colour, shape and count read off the pooled frame tokens
+    frame_scene_attributes: tuple[str, ...] = FRAME_SCENE_ATTRIBUTES  # stage 0: which of them the probe asks
     train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
     train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
     distill_weight: float = 1.0  # motion stage: weight of the hand-made fragment statistics as targets
@@ -130,6 +131,8 @@ class TrainConfig:
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
         self.stage0_tasks = tuple(self.stage0_tasks)
+        self.frame_scene_attributes = tuple(self.frame_scene_attributes)
+        frame_scene_classes(self.frame_scene_attributes)  # refuses an unknown attribute before any video is read
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         unread = [name for name, stages in PRETRAINING_OPTION_STAGES.items()  # else dropped without a word
                   if self.stage not in stages and getattr(self, name) != defaults[name]]
@@ -300,7 +303,8 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
                               train_vision_tower=cfg.train_vision_tower, distill_weight=cfg.distill_weight,
                               statistics_scale=statistics_scale, match_span_weight=cfg.match_span_weight,
                               frame_motion_weight=cfg.frame_motion_weight,
-                              frame_scene_weight=cfg.frame_scene_weight)
+                              frame_scene_weight=cfg.frame_scene_weight,
+                              frame_scene_attributes=cfg.frame_scene_attributes)
     if not wrapper.train_motion_encoder and stage != "vision":  # the vision stage never reads motion
         train_set.precompute_motion(model)  # frozen: once per video, never again per step
         if eval_set is not None:
