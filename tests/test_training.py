@@ -713,12 +713,12 @@ def test_stage0_frame_probes_read_the_pooled_frame_tokens(suite, cache_dir):
         TrainConfig(task="qa", stage="qa", data=str(suite), output_dir="never", frame_motion_weight=1.0)
 
     # the frame-scene probe: background, colour, shape and count off the same pooled tokens
-    from love_plugins.training.module import FRAME_ATTRIBUTES
+    from love_plugins.training.module import FRAME_SCENE_CLASSES
 
     with_scene = LoveForTraining(model, processor, "stage0", "perception", frame_scene_weight=0.25)
     assert with_scene.needs_scene_targets and with_scene.frame_scene_head.out_features == 4 + 6 + 3 + 3
     logits = with_scene.frame_scene_head(torch.cat([tokens.mean(1), tokens.amax(1)], -1))
-    expected = 0.25 * with_scene._scene_class_loss(logits, batch["aux_targets"], FRAME_ATTRIBUTES)
+    expected = 0.25 * with_scene._scene_class_loss(logits, batch["aux_targets"], FRAME_SCENE_CLASSES)
     torch.testing.assert_close(with_scene(**batch)["loss"] - plain, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="frame_scene_weight: pre-training option"):
         TrainConfig(task="perception", stage="2", data=str(suite), output_dir="never", frame_scene_weight=1.0)
@@ -891,6 +891,18 @@ def test_nano_recipe_refuses_a_negative_stage0_draw_count():
         with pytest.raises(ValueError, match=f"{name} must be >= 0"):
             NanoRecipe(**{name: -1})
     assert NanoRecipe(stage0_correspondence_repeat=0).stage0_correspondence_repeat == 0  # 0: not drawn
+
+
+def test_nano_recipe_reads_and_checks_its_frame_scene_attributes():
+    """`--stage0-frame-scene-attributes` is a comma-separated list; a name the probe cannot ask is refused
+    when the recipe is made, before any suite or stage is run."""
+    from love_plugins.training.nano import NanoRecipe
+
+    assert NanoRecipe().frame_scene_attributes() == ("shape", "count")
+    assert NanoRecipe(stage0_frame_scene_attributes="color, shape").frame_scene_attributes() == ("color", "shape")
+    for bad in ("shape,motion", "shapes", ""):
+        with pytest.raises(ValueError, match="frame-scene attributes must be"):
+            NanoRecipe(stage0_frame_scene_attributes=bad)
 
 
 def test_dct_patch_embedding_is_an_orthogonal_filter_bank():

@@ -50,6 +50,8 @@ from .collator import MOTION_CLASS, SCENE_ATTRIBUTES, SCENE_CLASSES, SCENE_SEVER
 FRAME_ATTRIBUTES = MOTION_CLASS
 # What one frame can show (all but the direction of motion): the frame-scene probe's choices.
 FRAME_SCENE_ATTRIBUTES = SCENE_ATTRIBUTES[:FRAME_ATTRIBUTES]
+ALL_SCENE_CLASSES = tuple(range(len(SCENE_CLASSES)))  # indices into SCENE_CLASSES / the scene targets
+FRAME_SCENE_CLASSES = ALL_SCENE_CLASSES[:FRAME_ATTRIBUTES]
 
 
 def frame_scene_classes(attributes: tuple[str, ...]) -> tuple[int, ...]:
@@ -176,7 +178,7 @@ class LoveForTraining(nn.Module):
         if stage == "vision":
             # Discarded afterwards: the frame's background, colour, shape and count from the mean and the
             # maximum over its tokens (pooled, so a token must say what it shows wherever it sits).
-            self.scene_head = nn.Linear(2 * hidden, sum(SCENE_CLASSES[:FRAME_ATTRIBUTES]))
+            self.scene_head = nn.Linear(2 * hidden, sum(SCENE_CLASSES[k] for k in FRAME_SCENE_CLASSES))
         self.distill_weight = distill_weight if stage == "motion" else 0.0
         if stage == "motion":
             self._init_motion_heads(statistics_scale)
@@ -363,9 +365,9 @@ class LoveForTraining(nn.Module):
         tokens = self.model.encode_frames(images.unsqueeze(1), self.task)
         logits = self.scene_head(self._pooled(tokens))
         targets = aux_targets.repeat_interleave(frames, dim=0)
-        loss = self._scene_class_loss(logits, targets, FRAME_ATTRIBUTES)
+        loss = self._scene_class_loss(logits, targets, FRAME_SCENE_CLASSES)
         right = [(block.argmax(-1) == targets[:, k].long()).float()
-                 for k, block in enumerate(self._attribute_logits(logits, FRAME_ATTRIBUTES))]
+                 for k, block in zip(FRAME_SCENE_CLASSES, self._attribute_logits(logits, FRAME_SCENE_CLASSES))]
         share = torch.stack(right, -1).mean(-1).reshape(batch, frames).mean(-1)
         return {"loss": loss, "logits": torch.stack([share, torch.zeros_like(share), torch.zeros_like(share)], -1)}
 
@@ -429,10 +431,7 @@ class LoveForTraining(nn.Module):
     def _frame_scene_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:
         """The frame-scene probe's weighted cross-entropy (mean over its attributes) on the same tokens."""
         logits = self.frame_scene_head(self._pooled(frame_tokens))
-        blocks = logits.split([SCENE_CLASSES[k] for k in self.frame_scene_classes], dim=-1)
-        loss = sum(nn.functional.cross_entropy(block, aux_targets[:, k].long())
-                   for k, block in zip(self.frame_scene_classes, blocks))
-        return self.frame_scene_weight * loss / len(blocks)
+        return self.frame_scene_weight * self._scene_class_loss(logits, aux_targets, self.frame_scene_classes)
 
     @staticmethod
     def _quality_loss(out: torch.Tensor, targets: torch.Tensor, aux_targets: torch.Tensor | None) -> torch.Tensor:
@@ -455,17 +454,19 @@ class LoveForTraining(nn.Module):
         return self.model.motion_encoder(motion_values.flatten(0, 1).to(self.model.dtype)).reshape(b, c, -1)
 
     @staticmethod
-    def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor, attributes: int = len(SCENE_CLASSES)
-                          ) -> torch.Tensor:
-        """Mean cross-entropy over the first `attributes` scene attributes (the first logits, in order)."""
-        blocks = LoveForTraining._attribute_logits(logits, attributes)
-        return sum(nn.functional.cross_entropy(block, aux_targets[:, k].long()) for k, block in enumerate(blocks)
-                   ) / attributes
+    def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor,
+                          classes: tuple[int, ...] = ALL_SCENE_CLASSES) -> torch.Tensor:
+        """Mean cross-entropy over the scene attributes `classes` (indices into SCENE_CLASSES), whose logits
+        come first, one block per attribute in that order."""
+        blocks = LoveForTraining._attribute_logits(logits, classes)
+        return sum(nn.functional.cross_entropy(block, aux_targets[:, k].long()) for k, block in zip(classes, blocks)
+                   ) / len(classes)
 
     @staticmethod
-    def _attribute_logits(logits: torch.Tensor, attributes: int = len(SCENE_CLASSES)) -> tuple[torch.Tensor, ...]:
-        """The logits of each of the first `attributes` scene attributes, in order (one block per attribute)."""
-        sizes = list(SCENE_CLASSES[:attributes])
+    def _attribute_logits(logits: torch.Tensor, classes: tuple[int, ...] = ALL_SCENE_CLASSES
+                          ) -> tuple[torch.Tensor, ...]:
+        """The logits of each scene attribute in `classes`, in order (one block per attribute, from the first)."""
+        sizes = [SCENE_CLASSES[k] for k in classes]
         return logits[:, : sum(sizes)].split(sizes, dim=-1)
 
     def _aux_loss(self, frame_tokens: torch.Tensor, aux_targets: torch.Tensor) -> torch.Tensor:

@@ -295,6 +295,13 @@ class NanoRecipe:
         for name in ("stage0_qa_repeat", "stage0_correspondence_repeat"):
             if getattr(self, name) < 0:  # a negative count would silently drop the task from stage 0
                 raise ValueError(f"{name} must be >= 0 (0: the task is not drawn in stage 0), got {getattr(self, name)}")
+        from .module import frame_scene_classes
+
+        frame_scene_classes(self.frame_scene_attributes())  # an unknown name fails here, not after the motion stage
+
+    def frame_scene_attributes(self) -> tuple[str, ...]:
+        """`stage0_frame_scene_attributes` as TrainConfig takes it ("shape, count" -> ("shape", "count"))."""
+        return tuple(name.strip() for name in self.stage0_frame_scene_attributes.split(","))
 
 
 def _generate(root: Path, videos: int, seed: int, workers: int = 0) -> Path:
@@ -437,7 +444,7 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
                           motion_aux_weight=recipe.stage0_motion_aux_weight,
                           frame_motion_weight=recipe.stage0_frame_motion_weight,
                           frame_scene_weight=recipe.stage0_frame_scene_weight,
-                          frame_scene_attributes=tuple(recipe.stage0_frame_scene_attributes.split(",")),
+                          frame_scene_attributes=recipe.frame_scene_attributes(),
                           stage0_tasks=("perception",) + ("correspondence",) * recipe.stage0_correspondence_repeat
                           + ("qa",) * recipe.stage0_qa_repeat,
                           name=NANO_NAME, **start, **common), recipe.stage0_threads, "stage0", **in_memory)
