@@ -3,6 +3,10 @@
     python benchmarks/gpu_throughput.py --flops-only          # the table, no model built
     python benchmarks/gpu_throughput.py --config 9b --batch-size 1 8 --videos 64   # on a GPU (random weights)
     python benchmarks/gpu_throughput.py --config tiny         # the same code path on a CPU
+    # end to end: real mp4 files decoded by the Scorer (workers, pinned transfers), all three tasks
+    python benchmarks/gpu_throughput.py --config 9b --end-to-end --clips 64 --resolution 1280x720 --workers 4
+    # loading: save the random 9B bundle to disk, load it on the GPU, record time and peak GPU memory
+    python benchmarks/gpu_throughput.py --config 9b --load-bundle /tmp/love9b --batch-size 8 --end-to-end
 
 FLOPs count 2 per multiply-add of every matrix product (linear layers, convolutions, attention
 scores and values, causal attention halved); norms, activations and softmax are ignored (<1 %).
@@ -152,6 +156,74 @@ def breakdown(model: LoveModel, tokenizer, batch_size: int, repeats: int = 5) ->
             for name, sec in out.items()}
 
 
+def write_clips(folder: Path, count: int, width: int, height: int, frames: int = 64, fps: int = 24) -> list[str]:
+    """`count` real H.264 mp4 files of moving, noisy content at the given resolution (written once)."""
+    import av
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        path = folder / f"clip{i:04d}_{width}x{height}.mp4"
+        paths.append(str(path))
+        if path.is_file():
+            continue
+        base = rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            for t in range(frames):
+                frame = np.roll(base, shift=(t * 3, t * 5), axis=(0, 1))
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+    return paths
+
+
+def measure_end_to_end(model: LoveModel, tokenizer, clips: list[str], tasks: tuple[str, ...], batch_size: int,
+                       workers: int) -> dict:
+    """videos/s of the Scorer on real files: decoding (in `workers` processes), transfer and the model."""
+    from love_plugins.scorer import Scorer
+
+    scorer = Scorer(model, tokenizer, device=model.device, batch_size=batch_size, num_workers=workers)
+    prompts = ["a red ball rolling left on a wooden table"] * len(clips)
+    questions = ["Is the ball red?"] * len(clips)
+    scorer.score(clips[:batch_size], prompts[:batch_size], questions[:batch_size], tasks=tasks)  # warm-up
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    results = scorer.score(clips, prompts, questions, tasks=tasks)
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    out = {"mode": "end-to-end", "tasks": list(tasks), "batch_size": batch_size, "workers": workers,
+           "videos": len(clips), "failed": sum(not r.ok for r in results),
+           "videos_per_s": round(len(clips) / seconds, 3)}
+    if model.device.type == "cuda":
+        out["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 1)
+    return out
+
+
+def measure_load(directory: Path, device: torch.device, dtype: torch.dtype) -> tuple[LoveModel, dict]:
+    """Load a bundle from disk onto `device`: seconds and peak device memory against the weights' size."""
+    weights = directory / "model.safetensors"
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    model = LoveModel.from_pretrained(directory, dtype=dtype, device=device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    out = {"mode": "load", "seconds": round(time.perf_counter() - start, 1),
+           "weights_gib": round(weights.stat().st_size / 2**30, 2)}
+    if device.type == "cuda":
+        out["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    return model, out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=["9b", "tiny"], default="9b")
@@ -160,6 +232,17 @@ def main() -> None:
     parser.add_argument("--flops-only", action="store_true")
     parser.add_argument("--json", help="also write the measurements to this JSON file")
     parser.add_argument("--breakdown", action="store_true", help="also time each part of one task's pass")
+    parser.add_argument("--end-to-end", action="store_true",
+                        help="also score real mp4 files through the Scorer (decoding included)")
+    parser.add_argument("--clips", type=int, default=64, help="end to end: number of clips (default: %(default)s)")
+    parser.add_argument("--resolution", default="1280x720", help="end to end: clip size WxH (default: %(default)s)")
+    parser.add_argument("--clip-dir", type=Path, default=Path("/tmp/love_bench_clips"),
+                        help="end to end: where the clips are written once (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="end to end: decoding workers (default: the Scorer's, up to 4 per GPU)")
+    parser.add_argument("--load-bundle", type=Path, default=None,
+                        help="save the random model as a bundle in this folder (once), then load it from disk "
+                             "on the device and record the time and peak memory")
     args = parser.parse_args()
     tokenizer = build_tokenizer()
     if args.config == "9b":
@@ -183,11 +266,30 @@ def main() -> None:
         raise SystemExit("the 9B measurement needs a GPU; use --config tiny on a CPU")
     torch.manual_seed(0)
     started = time.perf_counter()
-    model = LoveModel.from_config(config, device=device, dtype=dtype).eval()
+    loaded = None
+    if args.load_bundle is not None:
+        if not (args.load_bundle / "model.safetensors").is_file():
+            LoveModel.from_config(config, device=device, dtype=dtype).save_pretrained(args.load_bundle, tokenizer)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        model, loaded = measure_load(args.load_bundle, device, dtype)
+        print(json.dumps(loaded), flush=True)
+    else:
+        model = LoveModel.from_config(config, device=device, dtype=dtype).eval()
     print(f"built in {time.perf_counter() - started:.0f} s; attention: "
           f"{model.language_model.config._attn_implementation} (LLM), "
           f"{model.vision_tower.config._attn_implementation} (ViT); torch {torch.__version__}")
-    results = []
+    results = [loaded] if loaded else []
+    if args.end_to_end:
+        from love_plugins.scorer import default_num_workers
+
+        width, height = (int(x) for x in args.resolution.lower().split("x"))
+        clips = write_clips(args.clip_dir, args.clips, width, height)
+        workers = default_num_workers(device) if args.workers is None else args.workers
+        for batch_size in args.batch_size:
+            for tasks in (("perception",), tuple(config.tasks)):
+                results.append(measure_end_to_end(model, tokenizer, clips, tasks, batch_size, workers))
+                print(json.dumps(results[-1]), flush=True)
     for batch_size in args.batch_size:
         for tasks in (("perception",), tuple(config.tasks)):
             results.append(measure(model, tokenizer, tasks, batch_size, args.videos))

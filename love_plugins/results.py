@@ -1,4 +1,7 @@
-"""Results files that survive interruption: one row per video, appended as it is scored.
+"""Results files that survive interruption: one row per scored request, appended as it is scored.
+
+A row answers one (video, prompt, question): a manifest may ask one video several questions, and each
+answer is a row of its own, in writing, resuming and merging alike (`row_key`).
 
 JSONL or CSV (by extension). Each row is written and flushed whole, so a killed run leaves at most one
 partial last line, which a rerun drops before resuming. Beside the file, `<name>.run.json` records the
@@ -20,7 +23,7 @@ from .errors import LoveError
 
 FIELDS = [
     "video", "perception", "perception_level", "correspondence", "correspondence_level",
-    "qa_answer", "qa_p_yes", "qa_p_no", "prompt", "question", "error",
+    "qa_answer", "qa_p_yes", "qa_p_no", "qa_argmax_is_yes_no", "prompt", "question", "error",
 ]
 
 
@@ -46,6 +49,24 @@ def check_output_folder(folder: Path) -> None:
     free = shutil.disk_usage(folder).free
     if free < MIN_FREE_BYTES:
         raise LoveError(f"{folder}: no free disk space for results ({free} bytes free)")
+
+
+def row_key(row: dict) -> tuple[str, str | None, str | None]:
+    """What a results row answers: its video, prompt and question ("" and None alike: CSV has no None)."""
+    return (str(row["video"]), row.get("prompt") or None, row.get("question") or None)
+
+
+def partial_files(path: Path) -> list[Path]:
+    """The per-rank files of any sharded run beside `path` (`scores.rank1-of-4.jsonl`, ...)."""
+    import glob
+
+    return sorted(path.parent.glob(f"{glob.escape(path.stem)}.rank*-of-*{glob.escape(path.suffix)}"))
+
+
+def remove_results(path: Path) -> None:
+    """A results file and its run description."""
+    path.unlink(missing_ok=True)
+    run_info_path(path).unlink(missing_ok=True)
 
 
 def run_info_path(path: Path) -> Path:
@@ -81,23 +102,26 @@ SYNC_INTERVAL_S = 1.0
 
 
 class ResultsWriter:
-    """Appends result rows to JSONL/CSV, resuming an earlier run of the same configuration."""
+    """Appends result rows to JSONL/CSV, resuming an earlier run of the same configuration.
 
-    def __init__(self, path: str | Path, run_info: dict, overwrite: bool = False):
+    `done` holds the rows of this file by `row_key`; `earlier` those of `earlier_files` (a merged output, the
+    per-rank files of a run with another number of processes) that this file lacks: work done, not to redo.
+    """
+
+    def __init__(self, path: str | Path, run_info: dict, overwrite: bool = False, earlier_files=()):
         self.path = Path(path)
         self.run_info = run_info
         check_output_folder(self.path.parent)
         info_path = run_info_path(self.path)
         if overwrite:
             self.path.unlink(missing_ok=True)
-        if self.path.exists() and info_path.exists():
-            previous = json.loads(info_path.read_text(encoding="utf-8"))
-            if _comparable(previous) != _comparable(run_info):
-                raise LoveError(
-                    f"{self.path}: holds results of a different run configuration "
-                    f"({info_path}); pass --overwrite or choose another output file"
-                )
-        self.done = {row["video"]: row for row in read_rows(self.path)}
+        for file in [self.path, *([] if overwrite else earlier_files)]:
+            _check_same_run(Path(file), run_info)
+        self.done = {row_key(row): row for row in read_rows(self.path)}
+        self.earlier: dict[tuple, dict] = {}
+        for file in [] if overwrite else earlier_files:
+            if Path(file) != self.path:
+                self.earlier.update({k: r for r in read_rows(file) if (k := row_key(r)) not in self.done})
         self._truncate_torn_tail()
         _write_json_atomic(info_path, run_info)
         new_file = not self.path.exists() or self.path.stat().st_size == 0
@@ -125,7 +149,7 @@ class ResultsWriter:
         self._file.flush()  # in the OS from here on: a killed run loses nothing
         if time.monotonic() - self._synced >= SYNC_INTERVAL_S:
             self._sync()
-        self.done[row["video"]] = row
+        self.done[row_key(row)] = row
 
     def _sync(self) -> None:
         os.fsync(self._file.fileno())
@@ -147,9 +171,24 @@ class ResultsWriter:
         self.close()
 
 
-def _comparable(info: dict) -> dict:
-    """The parts of a run description that change results (not device, versions or timestamps)."""
-    return {k: info.get(k) for k in ("model", "checkpoint", "tasks", "sampler", "dtype")}
+# Parts of a run description that change results (not device, versions or timestamps). The later ones are
+# compared only where the earlier run recorded them (files from before they were recorded still resume).
+_RESULT_KEYS = ("model", "checkpoint", "tasks", "sampler", "dtype")
+_LATER_RESULT_KEYS = ("perception_views", "qa_prompt")
+
+
+def _check_same_run(path: Path, run_info: dict) -> None:
+    info_path = run_info_path(path)
+    if path.exists() and info_path.exists():
+        previous = json.loads(info_path.read_text(encoding="utf-8"))
+        if not _same_run(previous, run_info):
+            raise LoveError(f"{path}: holds results of a different run configuration ({info_path}); pass "
+                            "--overwrite or choose another output file")
+
+
+def _same_run(previous: dict, current: dict) -> bool:
+    keys = _RESULT_KEYS + tuple(k for k in _LATER_RESULT_KEYS if k in previous)
+    return all(previous.get(k) == current.get(k) for k in keys)
 
 
 def write_rows_atomic(path: str | Path, rows: Iterable[dict], run_info: dict) -> None:

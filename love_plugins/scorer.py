@@ -48,6 +48,9 @@ class VideoScore:
     qa_answer: str | None = None  # "yes" or "no"
     qa_p_yes: float | None = None  # P(yes) and P(no) renormalised over the two answer tokens
     qa_p_no: float | None = None
+    # Whether the most likely next token over the whole vocabulary is the yes or the no token. The authors'
+    # eval_qa.py decodes that argmax; where this is True its answer equals `qa_answer`.
+    qa_argmax_is_yes_no: bool | None = None
     prompt: str | None = None
     question: str | None = None
     error: str | None = None
@@ -64,7 +67,7 @@ class VideoScore:
 TASK_FIELDS = {
     "perception": ("perception", "perception_level"),
     "correspondence": ("correspondence", "correspondence_level"),
-    "qa": ("qa_answer", "qa_p_yes", "qa_p_no"),
+    "qa": ("qa_answer", "qa_p_yes", "qa_p_no", "qa_argmax_is_yes_no"),
 }
 
 
@@ -77,6 +80,8 @@ class _Item:
     digest: str | None = None  # content hash, when a score cache is used
     cached: dict | None = None  # every requested task's fields, found in the cache
     extra_fragments: list[torch.Tensor] = field(default_factory=list)  # more samplings, for perception's views
+    batch: _Batch | None = field(default=None, repr=False, compare=False)  # the batch whose stacked streams hold it
+    row: int = -1
 
 
 def _task_text(task: str, prompt: str | None, question: str | None) -> str | None:
@@ -126,17 +131,56 @@ def _extra_fragments(path: str, sampler: SamplerConfig, count: int, backend: str
             for k in range(1, count + 1)]
 
 
-def _collate(items: list[_Item]) -> list[_Item]:
-    """Put a batch's decoded streams into one tensor each, the items keeping views of them: a worker
-    then hands the batch over as two shared-memory blocks instead of two per video."""
+@dataclass
+class _Batch:
+    """A decoded batch: its items and, when every decoded item has the same shapes, the two stacked streams
+    their samples are views of (row `i` = the i-th decoded item). A worker hands the batch over as two
+    shared-memory blocks instead of two per video; `pin_memory` (what the DataLoader calls on a batch when
+    pinning) pins those two blocks once, and the model step slices them without another copy."""
+
+    items: list[_Item]
+    frames: torch.Tensor | None = None
+    fragments: torch.Tensor | None = None
+
+    def __post_init__(self):
+        for row, it in enumerate(self.decoded):
+            it.batch, it.row = self, row
+
+    @property
+    def decoded(self) -> list[_Item]:
+        return [it for it in self.items if it.sample is not None]
+
+    def pin_memory(self) -> _Batch:
+        if self.frames is not None:
+            self.frames, self.fragments = self.frames.pin_memory(), self.fragments.pin_memory()
+            for row, it in enumerate(self.decoded):
+                it.sample = dataclasses.replace(it.sample, frames=self.frames[row], fragments=self.fragments[row])
+        return self
+
+
+def _collate(items: list[_Item]) -> _Batch:
+    """Stack a batch's decoded streams into one tensor each (see `_Batch`)."""
     decoded = [it for it in items if it.sample is not None]
     shapes = {(it.sample.frames.shape, it.sample.fragments.shape) for it in decoded}
-    if len(decoded) > 1 and len(shapes) == 1:
-        frames = torch.stack([it.sample.frames for it in decoded])
-        fragments = torch.stack([it.sample.fragments for it in decoded])
-        for i, it in enumerate(decoded):
-            it.sample = dataclasses.replace(it.sample, frames=frames[i], fragments=fragments[i])
-    return items
+    if not decoded or len(shapes) > 1:
+        return _Batch(items)
+    frames = torch.stack([it.sample.frames for it in decoded])
+    fragments = torch.stack([it.sample.fragments for it in decoded])
+    for i, it in enumerate(decoded):
+        it.sample = dataclasses.replace(it.sample, frames=frames[i], fragments=fragments[i])
+    return _Batch(items, frames, fragments)
+
+
+def _streams(items: list[_Item]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The frames and fragments of decoded items, batched: a slice of their batch's stacked (pinned) tensors
+    when the items are consecutive rows of one batch, else a fresh stack."""
+    first = items[0]
+    rows = [it.row for it in items]
+    if first.batch is not None and first.batch.frames is not None and all(it.batch is first.batch for it in items) \
+            and rows == list(range(rows[0], rows[0] + len(rows))):
+        span = slice(rows[0], rows[0] + len(rows))
+        return first.batch.frames[span], first.batch.fragments[span]
+    return torch.stack([it.sample.frames for it in items]), torch.stack([it.sample.fragments for it in items])
 
 
 # Decoding workers run at a lower CPU priority than the process that steps the model: when cores are
@@ -167,9 +211,17 @@ class Scorer:
     # Test-time views averaged for the perception score (love_plugins.views); None: the model config's own
     # (1 for LOVE's weights, as the paper scores; 8 for love-nano).
     perception_views: int | None = None
+    # The authors' QA prompt to ask with: "inference" (eval_qa.py's, which gave the published accuracy) or
+    # "training" (train_qa.py's); None: the bundle's own (see `LoveConfig.qa_prompt`). Sets the model's config.
+    qa_prompt: str | None = None
 
     def __post_init__(self):
         self.device = torch.device(self.device)
+        self._fitting_batch: int | None = None  # set after an out-of-memory error: the size that fits
+        overridden_qa_prompt = self.qa_prompt is not None and self.qa_prompt != self.model.config.qa_prompt
+        if self.qa_prompt is not None:
+            self.model.config.set_qa_prompt(self.qa_prompt)
+        self.qa_prompt = self.model.config.qa_prompt
         self.processor = LoveProcessor(self.tokenizer, self.model.config)
         self.model.to(self.device).eval()
         if self.perception_views is None:
@@ -180,6 +232,8 @@ class Scorer:
             context = self.sampler.to_dict()
             if self.perception_views != 1:  # views change perception's score; one view keeps the old keys
                 context["perception_views"] = self.perception_views
+            if overridden_qa_prompt:  # another QA prompt than the bundle's changes QA's answers
+                context["qa_prompt"] = self.qa_prompt
             self.cache = ScoreCache(self.cache_dir, self.checkpoint_id(), context)
 
     def checkpoint_id(self) -> str:
@@ -215,6 +269,7 @@ class Scorer:
             "tasks": list(self.tasks),
             "sampler": self.sampler.to_dict(),
             "perception_views": self.perception_views,
+            "qa_prompt": self.qa_prompt,
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": str(self.device),
             "versions": {
@@ -276,8 +331,8 @@ class Scorer:
             generator=torch.Generator(),  # scoring leaves the caller's global RNG alone
         )
         bar = tqdm(total=len(paths), desc="scoring", unit="video", disable=not progress)
-        for items in loader:
-            results = self.score_items(items, prompts, questions, tasks)
+        for batch in loader:
+            results = self.score_items(batch.items, prompts, questions, tasks)
             bar.update(len(results))
             yield from results
         bar.close()
@@ -343,29 +398,40 @@ class Scorer:
     # -- the model step -----------------------------------------------------------------------------
     @torch.inference_mode()
     def _score_decoded(self, items: list[_Item], prompts, questions, tasks, results: dict[int, VideoScore]):
-        try:
-            self._run_batch(items, prompts, questions, tasks, results)
-        except torch.OutOfMemoryError:
-            if len(items) == 1:
-                results[items[0].index].error = f"{items[0].path}: out of memory even at batch size 1"
-                return
+        """Run the model on the items in chunks of at most the batch size that fits. Out of memory, the chunk
+        is halved and tried again, and the smaller size is kept for the rest of the run; a video that does not
+        fit alone gets an error. The retry happens outside the `except` block: inside it, the traceback would
+        keep the failed attempt's tensors alive."""
+        pending = list(items)
+        while pending:
+            size = min(len(pending), self._fitting_batch or len(pending))
+            chunk = pending[:size]
+            try:
+                self._run_batch(chunk, prompts, questions, tasks, results)
+                out_of_memory = False
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                out_of_memory = True
+            if not out_of_memory:
+                pending = pending[size:]
+                continue
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
-            half = len(items) // 2
-            logger.warning("out of memory on a batch of %d; retrying as %d + %d", len(items), half, len(items) - half)
-            self._score_decoded(items[:half], prompts, questions, tasks, results)
-            self._score_decoded(items[half:], prompts, questions, tasks, results)
+            if size == 1:
+                results[chunk[0].index].error = f"{chunk[0].path}: out of memory even at batch size 1"
+                pending = pending[1:]
+                continue
+            self._fitting_batch = size // 2
+            logger.warning("out of memory on a batch of %d; continuing with batches of %d", size, size // 2)
 
     def _run_batch(self, items: list[_Item], prompts, questions, tasks, results: dict[int, VideoScore]):
         model, processor = self.model, self.processor
-        pin = self.device.type == "cuda"
-        frames = torch.stack([it.sample.frames for it in items])
-        fragments = torch.stack([it.sample.fragments for it in items])
-        if pin:
-            frames, fragments = frames.pin_memory(), fragments.pin_memory()
+        frames, fragments = _streams(items)  # uint8, pinned by the DataLoader on a GPU run
+        asynchronous = self.device.type == "cuda"
         dtype = model.dtype
-        pixel_values = normalize_frames(frames.to(self.device, non_blocking=pin)).to(dtype)
-        motion_values = normalize_fragments(fragments.to(self.device, non_blocking=pin)).to(dtype)
+        pixel_values = normalize_frames(frames.to(self.device, non_blocking=asynchronous)).to(dtype)
+        motion_values = normalize_fragments(fragments.to(self.device, non_blocking=asynchronous)).to(dtype)
         motion_features = model.encode_motion(motion_values)  # once per video, shared by all tasks
         for task in tasks:
             requests = [TextRequest(prompt=prompts[it.index], question=questions[it.index]) for it in items]
@@ -386,11 +452,14 @@ class Scorer:
                     setattr(results[it.index], task, float(value))
                     setattr(results[it.index], f"{task}_level", model.config.level_words[level])
             else:
-                pair = out.word_logits[:, [processor.yes_token_id, processor.no_token_id]].softmax(-1).tolist()
-                for it, (p_yes, p_no) in zip(items, pair):
+                answer_ids = [processor.yes_token_id, processor.no_token_id]
+                pair = out.word_logits[:, answer_ids].softmax(-1).tolist()
+                top = out.word_logits.argmax(-1).tolist()
+                for it, (p_yes, p_no), top_id in zip(items, pair, top):
                     r = results[it.index]
                     r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
                     r.qa_answer = "yes" if p_yes >= p_no else "no"
+                    r.qa_argmax_is_yes_no = top_id in answer_ids
 
     def _mean_over_views(self, items: list[_Item], frames: torch.Tensor, fragments: torch.Tensor, batch: dict,
                          score: torch.Tensor, level_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -408,6 +477,18 @@ class Scorer:
             score = score + out.score
             level_probs = level_probs + out.word_logits[:, processor.level_token_ids].softmax(-1)
         return score / len(views), level_probs / len(views)
+
+
+# Allocation failures that CUDA libraries raise as a plain RuntimeError instead of torch.OutOfMemoryError.
+_OOM_MESSAGES = ("out of memory", "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED",
+                 "CUDNN_STATUS_NOT_ENOUGH_WORKSPACE", "CUBLAS_STATUS_NOT_INITIALIZED")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether an exception is a device allocation failure (which a smaller batch can avoid)."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(m in str(exc) for m in _OOM_MESSAGES)
 
 
 def _aligned(values: Sequence | None, n: int, what: str) -> list:
@@ -434,29 +515,55 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def default_num_workers(device: torch.device) -> int:
+    """Decoding worker processes: none on the CPU (decoding would take cores from the model), and on a GPU up
+    to 4 per GPU (a 720p clip takes 0.3-0.5 s to decode against about 0.13 s of GPU time per video and task)."""
+    if device.type != "cuda":
+        return 0
+    per_gpu = (os.cpu_count() or 1) // max(1, torch.cuda.device_count())
+    return max(1, min(4, per_gpu))
+
+
+def default_dtype(device: torch.device, dtype: torch.dtype | str | None = None) -> torch.dtype:
+    """The dtype asked for, else bf16 on a GPU that supports it (fp32, with a warning, on one that does not,
+    e.g. before Ampere) and fp32 on the CPU."""
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    if dtype is not None:
+        return dtype
+    if device.type != "cuda":
+        return torch.float32
+    if torch.cuda.is_bf16_supported(including_emulation=False):
+        return torch.bfloat16
+    logger.warning("%s does not support bfloat16: scoring in float32 (about twice the memory)",
+                   torch.cuda.get_device_name(device))
+    return torch.float32
+
+
 def load(
     name_or_path: str | Path = "love-nano",
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
     batch_size: int = 8,
-    num_workers: int = 0,
+    num_workers: int | None = None,
     backend: str | None = None,
     cache_dir: str | Path | None = None,
     perception_views: int | None = None,
+    qa_prompt: str | None = None,
 ) -> Scorer:
     """Get a `Scorer` in one line.
 
+    `num_workers`: decoding worker processes (default: `default_num_workers`, 0 on the CPU, up to 4 per GPU).
     `name_or_path`: a bundle directory (from `save_pretrained`, `love-eval train` or `love-eval
     convert`), "love-nano" (the packaged demonstration model), or "tiny-random" (random weights, for
     plumbing tests). Defaults: GPU with bf16 when available, else CPU with fp32. `perception_views`:
     test-time views averaged for the perception score (`love_plugins.views`; default: the model's own
-    setting, 1 for LOVE's weights and 8 for love-nano).
+    setting, 1 for LOVE's weights and 8 for love-nano). `qa_prompt`: "inference" or "training", the
+    authors' QA prompt to ask with (default: the bundle's own; `LoveConfig.qa_prompt`).
     """
     device = torch.device(device) if device is not None else default_device()
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
-    if dtype is None:
-        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype = default_dtype(device, dtype)
+    num_workers = default_num_workers(device) if num_workers is None else num_workers
     name = str(name_or_path)
     if name == "tiny-random":
         from .modeling.tiny import build_tiny_model
@@ -484,6 +591,7 @@ def load(
         model = LoveModel.from_pretrained(directory, dtype=dtype, device=device)
         tokenizer = AutoTokenizer.from_pretrained(directory)
         source = str(directory)
-    model.to(device=device, dtype=dtype)
+    model.to(device).to_dtype(dtype)  # derived fp32 buffers (rotary frequencies) stay fp32
     return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
-                  backend=backend, source=source, cache_dir=cache_dir, perception_views=perception_views)
+                  backend=backend, source=source, cache_dir=cache_dir, perception_views=perception_views,
+                  qa_prompt=qa_prompt)

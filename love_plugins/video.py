@@ -42,6 +42,7 @@ __all__ = [
     "normalize_fragments",
     "normalize_frames",
     "probe_video",
+    "read_frames",
     "read_video",
     "spatial_indices",
 ]
@@ -478,6 +479,37 @@ def _read_pyav(path: str, cfg: SamplerConfig, claimed: int) -> _Assembler:
     if not asm.complete:
         raise VideoDecodeError(path, f"decoding is not repeatable ({decoded} frames, then fewer)")
     return asm
+
+
+def read_frames(path: str | os.PathLike, num_frames: int = 8) -> np.ndarray:
+    """(num_frames, H, W, 3) uint8 RGB frames at the video's own size, at the spatial stream's segment-centre
+    indices: what a general video LMM is shown (`integrations.lmms_eval.models.hf_video`). A truncated file is
+    sampled over the frames it still holds; failures are VideoDecodeErrors, as for `read_video`."""
+    import av
+
+    path = str(Path(path))
+    with _open_checked(path) as container:
+        claimed = _pyav_frame_count(container, path)
+
+    def collect(total: int) -> tuple[dict[int, np.ndarray], list[int], int]:
+        wanted = spatial_indices(total, num_frames)
+        got, count = {}, 0
+        with av.open(path) as container:
+            container.streams.video[0].thread_type = "AUTO"
+            for frame in _pyav_frames(container):
+                if count in wanted:
+                    got[count] = frame.to_ndarray(format="rgb24")
+                count += 1
+                if count > wanted[-1]:
+                    break
+        return got, wanted, count
+
+    got, wanted, count = collect(claimed) if claimed > 0 else ({}, [0], 0)
+    if not set(wanted) <= set(got):
+        if count == 0:
+            raise VideoDecodeError(path, "no decodable frames")
+        got, wanted, _ = collect(count)
+    return np.stack([got[i] for i in wanted])
 
 
 def read_video(

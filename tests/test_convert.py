@@ -291,6 +291,113 @@ def test_lowrank_accepts_bf16_noise_and_rejects_full_rank():
         factorize_delta((base.double() + 0.05 * torch.randn(64, 48, generator=g)).to(torch.bfloat16), base, 4, SCALING)
 
 
+# -- lora_weights.pth: the LoRA of the authors' best evaluation, loaded over the checkpoint by their inference ----
+def _shared_a(model: LoveModel) -> LoveModel:
+    """A LoRA on a packed qkv shares A across q, k, v: make a tiny model's the same (as `source` does)."""
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if name.endswith(("attention.q_proj", "self_attn.q_proj")):
+                parent = model.get_submodule(name.rpartition(".")[0])
+                for task in TASKS:
+                    parent.k_proj.lora_A[task].weight.copy_(module.lora_A[task].weight)
+                    parent.v_proj.lora_A[task].weight.copy_(module.lora_A[task].weight)
+    return model
+
+
+@pytest.fixture(scope="module")
+def best_lora():
+    """(lora_weights.pth state for the perception task, as the authors' trainer writes it; a reference model:
+    the source with that LoRA loaded). Keys: `named_parameters()` names of the peft-wrapped InternVLChatModel."""
+    other = _shared_a(build_tiny_model(seed=11)[0])
+    state = {k: v for k, v in authors_state(other, "perception", merged=False).items() if ".lora_" in k}
+    return state, other
+
+
+def _with_lora_of(model: LoveModel, other: LoveModel, task: str) -> LoveModel:
+    import copy
+
+    reference = copy.deepcopy(model)
+    theirs = dict(other.named_parameters())
+    with torch.no_grad():
+        for name, param in reference.named_parameters():
+            if f".lora_A.{task}." in name or f".lora_B.{task}." in name:
+                param.copy_(theirs[name])
+    return reference
+
+
+def test_lora_weights_pth_is_applied_as_the_authors_inference_does(source, best_lora, tmp_path):
+    model, tokenizer = source
+    state, other = best_lora
+    release = write_release(tmp_path, model, tokenizer, merged=False)
+    torch.save(state, release["checkpoints"]["perception"] / "lora_weights.pth")
+    report = convert(release["checkpoints"], tmp_path / "bundle", temporal=release["temporal"], template=model.config)
+    converted = LoveModel.from_pretrained(tmp_path / "bundle")
+    reference = _with_lora_of(model, other, "perception")
+    expected, got, before = outputs(reference, tokenizer), outputs(converted, tokenizer), outputs(model, tokenizer)
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(got["perception"], before["perception"], atol=1e-4)  # the file made a difference
+    torch.testing.assert_close(got["qa"], before["qa"])  # the other tasks keep their own LoRA
+    record = report.lora_weights["perception"]
+    assert record["mode"] == "applied" and record["replaced"] == len(state) == record["lora_tensors"]
+    assert record["max_abs_change"] > 0.01
+    assert report.lora_weights["qa"]["mode"] == "absent"
+    written = json.loads((tmp_path / "bundle" / "conversion_report.json").read_text())
+    assert written["lora_weights"]["perception"]["replaced"] == len(state)
+
+
+def test_lora_weights_pth_present_absent_and_ignored_from_the_command_line(source, best_lora, tmp_path, capsys):
+    from love_plugins.cli import main
+
+    model, tokenizer = source
+    state, _ = best_lora
+    release = write_release(tmp_path, model, tokenizer, merged=False)
+    torch.save(state, release["checkpoints"]["perception"] / "lora_weights.pth")
+    model.config.save(tmp_path / "love_config.json")
+    sources = [*map(str, release["checkpoints"].values()), str(release["temporal"])]
+    options = ["--config", str(tmp_path / "love_config.json"), "--no-progress"]
+    assert main(["convert", *sources, str(tmp_path / "applied"), *options]) == 0
+    out = capsys.readouterr().out
+    assert f"perception: lora_weights.pth applied ({len(state)} of {len(state)} LoRA tensors replaced" in out
+    assert main(["convert", *sources, str(tmp_path / "ignored"), *options, "--lora-weights", "ignore"]) == 0
+    assert "perception: lora_weights.pth ignored" in capsys.readouterr().out
+    reports = {name: json.loads((tmp_path / name / "conversion_report.json").read_text())["lora_weights"]
+               for name in ("applied", "ignored")}
+    assert reports["applied"]["perception"]["mode"] == "applied"
+    assert reports["ignored"]["perception"] == {**reports["ignored"]["perception"], "mode": "ignored", "replaced": 0}
+    assert reports["applied"]["correspondence"]["mode"] == reports["ignored"]["qa"]["mode"] == "absent"
+    ignored = outputs(LoveModel.from_pretrained(tmp_path / "ignored"), tokenizer)
+    torch.testing.assert_close(ignored["perception"], outputs(model, tokenizer)["perception"], atol=1e-5, rtol=1e-5)
+
+
+V0 = "vision_model.base_model.model.encoder.layers.0"
+
+
+@pytest.mark.parametrize(
+    "edit, pattern",
+    [
+        (lambda s: s.update({"mlp1.1.weight": torch.zeros(3, 3)}), r"mlp1\.1\.weight is not a LoRA factor"),
+        (lambda s: s.update({f"{V0}.norm1.lora_A.default.weight": torch.zeros(4, 32)}),
+         r"norm1\.lora_A\.default\.weight maps to no LoRA tensor"),
+        (lambda s: s.update({f"{QKV0}.lora_A.other.weight": s[f"{QKV0}.lora_A.default.weight"]}),
+         r"lora_A\.other\.weight maps to no LoRA tensor"),
+        (lambda s: s.update({f"{QKV0}.lora_B.default.weight": s[f"{QKV0}.lora_B.default.weight"][:-1]}),
+         r"wrong shape for .*wqkv\.lora_B\.default\.weight"),
+        (lambda s: s.update({"hook": _NotAWeight()}), r"not a plain weights file"),
+    ],
+    ids=["not-lora", "unmapped-module", "unmapped-adapter", "shape", "pickled-code"],
+)
+def test_lora_weights_pth_refuses_what_the_checkpoint_cannot_take(source, best_lora, tmp_path, edit, pattern):
+    model, tokenizer = source
+    state = dict(best_lora[0])
+    edit(state)
+    release = write_release(tmp_path, model, tokenizer, merged=False)
+    torch.save(state, release["checkpoints"]["qa"] / "lora_weights.pth")
+    with pytest.raises(CheckpointError, match=r"LOVE-qa/lora_weights\.pth: .*" + pattern):
+        convert(release["checkpoints"], tmp_path / "out", temporal=release["temporal"], template=model.config)
+    assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
 # -- loud failures ---------------------------------------------------------------------------------------------
 def _rewrite(folder: Path, edit) -> None:
     from safetensors.torch import load_file
@@ -435,7 +542,7 @@ def test_hub_converts_once_and_caches(source, tmp_path, monkeypatch):
     snapshots = {"IntMeGroup/LOVE-QA": release["checkpoints"]["qa"], "anonymousdb/LOVE-pretrain": tmp_path / "hf"}
     calls = []
     monkeypatch.setenv("LOVE_PLUGINS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(hub, "snapshot", lambda repos, patterns=None: snapshots.get(repos[0]))
+    monkeypatch.setattr(hub, "snapshot", lambda repos, patterns=None, size=0.0: snapshots.get(repos[0]))
     real = converter_module.convert
 
     def counting(*args, **kwargs):
@@ -450,6 +557,120 @@ def test_hub_converts_once_and_caches(source, tmp_path, monkeypatch):
 
     scorer = love_plugins.load("love-qa", device="cpu")
     assert scorer.tasks == ("qa",) and len(calls) == 1
+
+
+def _slow_fake_convert(checkpoints, out_dir, **kwargs):  # a conversion that takes a while and leaves a trace
+    import os
+    import time
+
+    time.sleep(1.0)
+    (Path(out_dir) / "weights.txt").write_text("converted")
+    with open(Path(os.environ["CONVERSIONS"]) / f"{os.getpid()}", "a") as f:
+        f.write("1")
+
+
+def _resolve_in_child(queue):
+    from love_plugins.convert import hub
+
+    queue.put(str(hub.resolve_released("love-qa")))
+
+
+def test_many_processes_download_and_convert_once(tmp_path, monkeypatch):
+    """Two processes (the ranks of a torchrun job) ask for the released weights at once: one converts, the
+    other waits for it and gets the same finished bundle."""
+    import multiprocessing
+
+    from love_plugins.convert import converter as converter_module
+    from love_plugins.convert import hub
+
+    (tmp_path / "conversions").mkdir()
+    monkeypatch.setenv("CONVERSIONS", str(tmp_path / "conversions"))
+    monkeypatch.setenv("LOVE_PLUGINS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(hub, "snapshot", lambda repos, patterns=None, size=0.0: tmp_path)
+    monkeypatch.setattr(converter_module, "convert", _slow_fake_convert)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_resolve_in_child, args=(queue,)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=60)
+    assert [proc.exitcode for proc in procs] == [0, 0]
+    paths = {queue.get(timeout=5), queue.get(timeout=5)}
+    assert paths == {str(tmp_path / "cache" / "bundles" / "love-qa")}
+    assert len(list((tmp_path / "conversions").iterdir())) == 1  # one process converted
+    assert (tmp_path / "cache" / "bundles" / "love-qa" / "weights.txt").read_text() == "converted"
+
+
+def _http_error(status: int):
+    import httpx
+    from huggingface_hub import errors
+
+    response = httpx.Response(status, request=httpx.Request("GET", "https://huggingface.co/api/models/x"))
+    cls = errors.RepositoryNotFoundError if status == 404 else errors.HfHubHTTPError
+    return cls(f"{status} Client Error", response=response)
+
+
+@pytest.mark.parametrize(
+    "failure, pattern",
+    [
+        (lambda: _http_error(401), r"IntMeGroup/LOVE-QA: download failed: access refused \(401\)"),
+        (lambda: _http_error(403), r"IntMeGroup/LOVE-QA: download failed: access refused \(403\)"),
+        (lambda: OSError(__import__("errno").ENOSPC, "No space left on device"), r"disk full while downloading"),
+        (lambda: __import__("httpx").ReadTimeout("read timed out"), r"download failed: timed out \(ReadTimeout\)"),
+    ],
+    ids=["401", "403", "disk-full", "timeout"],
+)
+def test_hub_download_failures_say_why_and_skip_the_mirror(tmp_path, monkeypatch, failure, pattern):
+    from love_plugins.convert import hub
+
+    monkeypatch.setenv("LOVE_PLUGINS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub, "check_free_space", lambda needed, what: None)
+    asked = []
+
+    def download(repo_id, patterns, local_only):
+        if local_only:
+            raise FileNotFoundError("not cached")
+        asked.append(repo_id)
+        raise failure()
+
+    monkeypatch.setattr(hub, "_download", download)
+    monkeypatch.setattr(hub, "_repo_files", lambda repo_id: ["model.safetensors", "config.json"])
+    with pytest.raises(LoveError, match=pattern):
+        hub.resolve_released("love-qa")
+    assert asked == ["IntMeGroup/LOVE-QA"]  # the mirror is not downloaded as well
+
+
+def test_hub_tries_the_mirror_only_when_the_repository_is_missing_and_fetches_one_format(tmp_path, monkeypatch):
+    from love_plugins.convert import hub
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "model.safetensors").write_bytes(b"x")
+    asked = []
+
+    def download(repo_id, patterns, local_only):
+        if local_only:
+            raise FileNotFoundError("not cached")
+        asked.append((repo_id, patterns))
+        if repo_id == "IntMeGroup/LOVE-QA":
+            raise _http_error(404)
+        return tmp_path / "mirror"
+
+    monkeypatch.setattr(hub, "_download", download)
+    monkeypatch.setattr(hub, "_repo_files", lambda repo_id: ["model.safetensors", "pytorch_model.bin",
+                                                             "lora_weights.pth", "config.json"])
+    assert hub.snapshot(hub.REPOS["qa"], size=1.0) == tmp_path / "mirror"
+    assert [repo for repo, _ in asked] == ["IntMeGroup/LOVE-QA", "anonymousdb/LOVE-QA"]
+    patterns = asked[-1][1]
+    assert "*.safetensors" in patterns and "*.bin" not in patterns and "lora_weights.pth" in patterns
+    assert hub.weight_patterns(["pytorch_model.bin", "config.json"])[0] == "*.bin"
+    free = __import__("shutil").disk_usage(tmp_path).free
+    with pytest.raises(LoveError, match=r"needs about .* GB of free disk space"):
+        hub.snapshot(hub.REPOS["qa"], size=free * 10)
 
 
 def test_sentencepiece_tokenizer_converts_to_the_same_ids(tmp_path):

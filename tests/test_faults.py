@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import random
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from love_plugins.cli import main as cli_main
-from love_plugins.results import read_rows
+from love_plugins.results import read_rows, row_key
 from love_plugins.synth import generate_suite
 
 KILLS = 20
@@ -19,9 +20,13 @@ KILLS = 20
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
+    """8 clips, three of them asked a second question: 11 requests, each its own results row."""
     root = tmp_path_factory.mktemp("suite")
     generate_suite(root, num_videos=8, seed=21)
-    return root / "manifest.jsonl"
+    rows = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    rows += [{**row, "question": "Is the video blurry?"} for row in rows[:3]]
+    (root / "repeated.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root / "repeated.jsonl"
 
 
 def _score(manifest, out) -> int:
@@ -53,16 +58,16 @@ def test_random_kills_then_resume_equal_uninterrupted(manifest, tmp_path):
             proc.join()
             kills += 1
             rows = read_rows(out)  # never a duplicate, never a torn row counted
-            assert len(rows) == len({r["video"] for r in rows})
+            assert len(rows) == len({row_key(r) for r in rows})
         else:
             out.unlink()  # finished before the kill: start over so every kill lands mid-run
     assert _score(manifest, out) == 0  # final uninterrupted resume
 
     got, want = read_rows(out), read_rows(reference)
-    assert sorted(r["video"] for r in got) == sorted(r["video"] for r in want)
-    want_by_video = {r["video"]: r for r in want}
+    assert len(want) == 11 and sorted(map(row_key, got)) == sorted(map(row_key, want))
+    want_by_key = {row_key(r): r for r in want}
     for row in got:
-        ref = want_by_video[row["video"]]
+        ref = want_by_key[row_key(row)]
         for key in ("perception", "correspondence", "qa_p_yes"):
             assert row[key] == pytest.approx(ref[key], rel=1e-5, abs=1e-6)
         assert row["qa_answer"] == ref["qa_answer"]

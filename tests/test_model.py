@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from love_plugins.errors import CheckpointError
 from love_plugins.modeling import LoveModel, LoveProcessor, TextRequest
+from love_plugins.modeling.configuration_love import LoveConfig
 from love_plugins.modeling.tiny import build_tiny_model
 from love_plugins.video import normalize_fragments, normalize_frames
 
@@ -48,8 +51,18 @@ def test_prompt_layout_matches_love(tiny):
     assert "\nMotion Feature: <img><IMG_CONTEXT></img><img><IMG_CONTEXT></img>\nMotion Feature2: <image>How is" in text
     assert text.endswith("<|im_start|>assistant\nThe quality of the video is good.<|im_end|>")
     assert text[word_start:].startswith("good")
+    # QA: the authors' inference prompt (eval_qa.py) by default, their training prompt (train_qa.py) on request.
     qa_text, _, _ = processor.conversation("qa", TextRequest(question="Is it red?"))
+    assert cfg.qa_prompt == "inference"
+    assert "<img><IMG_CONTEXT></img>\nMotion Feature2: <image>Is it red?<|im_end|>" in qa_text
+    assert qa_text.endswith("assistant\nYes<|im_end|>")
+    training = LoveConfig.from_dict(cfg.to_dict())
+    training.set_qa_prompt("training")
+    qa_text, _, _ = LoveProcessor(tokenizer, training).conversation("qa", TextRequest(question="Is it red?"))
     assert "Motion Feature2" not in qa_text and qa_text.endswith("assistant\nYes<|im_end|>")
+    assert training.qa_prompt == "training" and cfg.qa_prompt == "inference"
+    with pytest.raises(ValueError, match="qa prompt must be one of"):
+        training.set_qa_prompt("eval")
 
 
 def test_tiny_tokenizer_keeps_the_chat_scaffolding_whole(tiny):
@@ -222,7 +235,10 @@ def test_internvl3_9b_layout_parameter_counts():
 def test_from_config_builds_in_the_requested_dtype_and_restores_the_default():
     config = build_tiny_model()[0].config
     model = LoveModel.from_config(config, device="cpu", dtype=torch.bfloat16)
-    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    dtypes = {name: p.dtype for name, p in model.named_parameters()}
+    assert {d for n, d in dtypes.items() if not n.startswith("score_heads.")} == {torch.bfloat16}
+    assert {d for n, d in dtypes.items() if n.startswith("score_heads.")} == {torch.float32}
+    assert model.language_model.model.rotary_emb.inv_freq.dtype == torch.float32
     assert torch.get_default_dtype() == torch.float32
     assert {p.dtype for p in LoveModel.from_config(config).parameters()} == {torch.float32}
 
@@ -280,3 +296,106 @@ def test_frame_difference_channels_start_at_zero_and_change_nothing_else(tmp_pat
     config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "frame_difference": True}))
     with pytest.raises(CheckpointError, match=r"projection\.weight: stored \[\d+, 3, .*config \[\d+, 6, "):
         LoveModel.from_pretrained(tmp_path / "rgb")
+
+
+# -- what a bf16 load keeps in fp32 -----------------------------------------------------------------------------
+def _love_rope_bundle(tmp_path):
+    """A tiny bundle with LOVE's rotary settings (θ 5e7, dynamic scaling 2, head_dim 128)."""
+    model, tokenizer = build_tiny_model(seed=0)
+    config = LoveConfig.from_dict(model.config.to_dict())
+    config.text_config = {**config.text_config, "hidden_size": 256, "num_attention_heads": 2, "num_key_value_heads": 1,
+                          "intermediate_size": 256, "max_position_embeddings": 32768,
+                          "rope_parameters": {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 5e7}}
+    torch.manual_seed(0)
+    LoveModel(config).save_pretrained(tmp_path / "bundle", tokenizer=tokenizer)
+    return tmp_path / "bundle"
+
+
+def test_bf16_load_keeps_rotary_frequencies_and_score_head_in_fp32(tmp_path):
+    import love_plugins
+
+    bundle = _love_rope_bundle(tmp_path)
+    for model in (LoveModel.from_pretrained(bundle, dtype=torch.bfloat16),
+                  love_plugins.load(str(bundle), device="cpu", dtype="bfloat16").model):
+        rotary = model.language_model.model.rotary_emb
+        assert rotary.inv_freq.dtype == rotary.original_inv_freq.dtype == torch.float32
+        assert all(p.dtype == torch.float32 for p in model.score_heads.parameters())
+        assert model.language_model.model.layers[0].self_attn.q_proj.base_layer.weight.dtype == torch.bfloat16
+        assert model.motion_encoder.layers[0].blocks[0].attn.relative_position_index.dtype == torch.int64
+        # The angles the LLM uses at LOVE's sequence lengths: exact up to the bf16 rounding of cos/sin.
+        positions = torch.arange(2400)[None]
+        x = torch.zeros(1, 1, 128, dtype=torch.bfloat16)
+        cos, sin = rotary(x, positions)
+        inv = 1.0 / (5e7 ** (torch.arange(0, 128, 2, dtype=torch.float64) / 128))
+        angles = positions[0, :, None].double() * inv[None]
+        assert (cos[0].double()[:, :64] - angles.cos()).abs().max() < 8e-3
+        assert (sin[0].double()[:, :64] - angles.sin()).abs().max() < 8e-3
+        rounded = positions[0, :, None].double() * inv.to(torch.bfloat16).double()[None]  # what .to(bf16) did
+        assert (rounded - angles).abs().max() > 1.0
+
+
+def test_bf16_scores_move_only_by_rounding_and_are_not_on_a_bf16_grid(tmp_path):
+    """love-nano in bf16 against fp32: differences of bf16 rounding only, and scores off the 1/256 grid
+    a bf16 score head would put them on."""
+    import love_plugins
+    from love_plugins.synth import generate_suite
+
+    generate_suite(tmp_path / "suite", num_videos=4, seed=5)
+    rows = [json.loads(line) for line in (tmp_path / "suite" / "manifest.jsonl").read_text().splitlines()]
+    videos, prompts = [str(tmp_path / "suite" / r["video"]) for r in rows], [r["prompt"] for r in rows]
+    fp32 = love_plugins.load("love-nano", device="cpu", perception_views=1).score(videos, prompts=prompts)
+    bf16 = love_plugins.load("love-nano", device="cpu", dtype="bfloat16", perception_views=1).score(videos,
+                                                                                                    prompts=prompts)
+    for a, b in zip(fp32, bf16):
+        for task in ("perception", "correspondence"):
+            assert abs(getattr(a, task) - getattr(b, task)) < 1.5, (task, getattr(a, task), getattr(b, task))
+    scores = [getattr(r, t) / 100 for r in bf16 for t in ("perception", "correspondence")]
+    off_grid = [abs(x - float(torch.tensor(x).bfloat16())) > 1e-6 for x in scores]
+    assert sum(off_grid) >= 6, scores
+
+
+_PEAK_LOAD_SCRIPT = r"""
+import sys, threading, time
+import torch
+from love_plugins.modeling import LoveModel
+
+def rss_kb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+peak, stop = [rss_kb()], threading.Event()
+def watch():
+    while not stop.is_set():
+        peak[0] = max(peak[0], rss_kb())
+        time.sleep(0.001)
+base = rss_kb()
+thread = threading.Thread(target=watch, daemon=True)
+thread.start()
+model = LoveModel.from_pretrained(sys.argv[1])
+stop.set(); thread.join()
+peak[0] = max(peak[0], rss_kb())
+print((peak[0] - base) * 1024)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="reads VmRSS from /proc (Linux)")
+def test_loading_holds_one_copy_of_the_weights(tmp_path):
+    """Peak resident memory of `from_pretrained` in a fresh process, against the size of the weights: a model
+    built with random weights and then overwritten by a loaded state dict needs about twice (2.07x here)."""
+    import subprocess
+    import sys
+
+    from love_plugins.modeling.tiny import build_tokenizer, tiny_config
+
+    tokenizer = build_tokenizer()
+    config = tiny_config(vocab_size=len(tokenizer), hidden_size=768, num_layers=10, vision_hidden=256)
+    config.text_config = {**config.text_config, "intermediate_size": 2560}
+    torch.manual_seed(0)
+    LoveModel(config).save_pretrained(tmp_path / "bundle", tokenizer=tokenizer)
+    weights = (tmp_path / "bundle" / "model.safetensors").stat().st_size
+    assert weights > 250e6
+    out = subprocess.run([sys.executable, "-c", _PEAK_LOAD_SCRIPT, str(tmp_path / "bundle")], capture_output=True,
+                         text=True, check=True, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    peak = int(out.stdout.strip().splitlines()[-1])
+    assert peak < 1.3 * weights, f"peak {peak / 1e6:.0f} MB for {weights / 1e6:.0f} MB of weights"

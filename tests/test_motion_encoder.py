@@ -414,3 +414,49 @@ def test_block_matches_naive_window_attention(shift, frag_bias):
             param.normal_(0.0, 1.0 if name.endswith("bias_table") else 0.3)
         x = torch.randn(2, 3, 5, 6, 8)
         torch.testing.assert_close(block(x, window, shift), naive_block(block, x, window, shift, base_window))
+
+
+def authors_window_attention(attn, windows, window, gate, shift_mask, dtype, cast=True):
+    """`WindowAttention3D.forward` of the authors' swin_backbone.py, in their order of operations: logits in the
+    model dtype plus the (model-dtype) position bias, plus the fp32 shift mask, softmax, then the weights and
+    the values cast to bf16 for the product (unconditionally: in fp32 the product is then bf16 too)."""
+    b_, n, c = windows.shape
+    heads = attn.num_heads
+    qkv = attn.qkv(windows).reshape(b_, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    logits = (q * attn.scale) @ k.transpose(-2, -1)
+    nw = gate.shape[0]
+    logits = (logits.view(b_ // nw, nw, heads, n, n) + attn.position_bias(window, gate).to(dtype)).view(-1, heads, n, n)
+    if shift_mask is not None:
+        logits = (logits.view(b_ // nw, nw, heads, n, n) + shift_mask.unsqueeze(1).unsqueeze(0)).view(-1, heads, n, n)
+    product = torch.bfloat16 if cast else dtype
+    out = logits.softmax(-1).to(product) @ v.to(product)
+    return attn.proj(out.transpose(1, 2).reshape(b_, n, c).to(dtype))
+
+
+@pytest.mark.parametrize("shifted", [False, True], ids=["plain", "shifted"])
+def test_bf16_window_attention_computes_as_the_authors_do(shifted):
+    """In bf16 the product of the attention weights and the values is computed as the authors' Swin3D computes
+    it (bit for bit here); in fp32 it stays fp32 (the authors' unconditional bf16 cast is not followed)."""
+    encoder = tiny_encoder(seed=1)
+    attn = encoder.layers[1].blocks[1].attn  # two heads
+    padded, window, shift = (4, 4, 4), (2, 2, 2), ((1, 1, 1) if shifted else (0, 0, 0))
+    gate = fragment_gate(padded, window, shift, CPU)
+    mask = shifted_window_mask(padded, window, shift, CPU) if shifted else None
+    torch.manual_seed(0)
+    windows = torch.randn(2 * gate.shape[0], math.prod(window), attn.qkv.in_features)
+    with torch.no_grad():
+        ours32 = attn(windows, window, gate, mask)
+        theirs_with_cast = authors_window_attention(attn, windows, window, gate, mask, torch.float32)
+        exact = authors_window_attention(attn, windows, window, gate, mask, torch.float32, cast=False)
+        bf16 = attn.to(torch.bfloat16)
+        ours16 = bf16(windows.bfloat16(), window, gate, mask)
+        theirs16 = authors_window_attention(bf16, windows.bfloat16(), window, gate, mask, torch.bfloat16)
+        attn.float()
+    assert ours16.dtype == torch.bfloat16
+    torch.testing.assert_close(ours16, theirs16, atol=0, rtol=0)
+    # fp32 stays fp32: the exact product, not the bf16-cast one.
+    assert ours32.dtype == torch.float32
+    scale = exact.abs().max()
+    assert (ours32 - exact).abs().max() < 1e-5 * scale
+    assert (ours32 - theirs_with_cast).abs().max() > 1e-3 * scale

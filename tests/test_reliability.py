@@ -106,6 +106,37 @@ def test_out_of_memory_at_batch_size_one_is_recorded(scorer, odd_videos, monkeyp
     assert not result.ok and "out of memory" in result.error
 
 
+def test_out_of_memory_retry_frees_the_failed_attempt_and_keeps_the_size_that_fits(odd_videos, monkeypatch):
+    """At the retry no tensor of the failed attempt is alive (the retry runs outside the `except` block); the
+    smaller size is kept, so the next batch does not fail first; cuBLAS's allocation failure (a RuntimeError)
+    counts as out of memory."""
+    import weakref
+
+    scorer = love_plugins.load("tiny-random", batch_size=4)
+    real = type(scorer.model).forward
+    failed_attempts, sizes = [], []
+
+    def forward(self, task, *args, **kwargs):
+        sizes.append(kwargs["input_ids"].shape[0])
+        assert all(ref() is None for ref in failed_attempts), "a failed attempt's tensors are alive at the retry"
+        if sizes[-1] > 2:
+            workspace = torch.empty(256, 256)  # held only by this frame, i.e. by the traceback
+            failed_attempts.extend([weakref.ref(workspace), weakref.ref(kwargs["pixel_values"])])
+            raise RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`")
+        return real(self, task, *args, **kwargs)
+
+    monkeypatch.setattr(type(scorer.model), "forward", forward)
+    videos = [odd_videos["one_frame"], odd_videos["vfr"], odd_videos["portrait"]] * 3
+    results = scorer.score(videos[:8])
+    assert all(r.ok for r in results)
+    assert sizes == [4, 2, 2, 2, 2]  # the second batch of four went straight to two
+    assert all(ref() is None for ref in failed_attempts) and len(failed_attempts) == 2
+    monkeypatch.setattr(type(scorer.model), "forward", real)
+    with pytest.raises(RuntimeError, match="shape mismatch"):  # other errors are not retried
+        monkeypatch.setattr(scorer, "_run_batch", lambda *a: (_ for _ in ()).throw(RuntimeError("shape mismatch")))
+        scorer.score(videos[:2])
+
+
 def test_output_folder_problems_are_reported_before_work(tmp_path, monkeypatch):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

@@ -153,3 +153,48 @@ def test_score_cache_skips_decoding_and_keys_on_content(suite, tmp_path, monkeyp
     shutil.copy(videos[0], copy)
     monkeypatch.setattr(scorer_module, "read_video", no_decoding)
     assert cached.score([str(copy)], prompts=prompts[:1])[0].correspondence == first[0].correspondence
+
+
+def test_qa_reports_whether_the_vocabulary_argmax_is_an_answer_token(suite, scorer, monkeypatch):
+    """The project decides QA over the two answer tokens; the authors' eval_qa.py decodes the argmax over the
+    whole vocabulary. Each result says whether that argmax was the yes or the no token."""
+    root, rows = suite
+    videos = [str(root / r["video"]) for r in rows[:4]]
+    questions = [r["question"] for r in rows[:4]]
+    model = scorer.model
+    processor = scorer.processor
+    real_forward = type(model).forward
+    bias = {"i": 0}
+
+    def forward(self, task, *args, **kwargs):  # make the argmax land on yes, on no, and elsewhere
+        out = real_forward(self, task, *args, **kwargs)
+        if task == "qa":
+            logits = out.word_logits
+            for row in range(logits.shape[0]):
+                target = [processor.yes_token_id, processor.no_token_id, 5, 6][(bias["i"] + row) % 4]
+                logits[row, target] = logits[row].max() + 5.0
+            bias["i"] += logits.shape[0]
+        return out
+
+    monkeypatch.setattr(type(model), "forward", forward)
+    results = scorer.score(videos, questions=questions, tasks=["qa"])
+    assert [r.qa_argmax_is_yes_no for r in results] == [True, True, False, False]
+    assert [r.qa_answer for r in results[:2]] == ["yes", "no"]
+    assert scorer.describe()["qa_prompt"] == "inference"
+
+
+def test_qa_prompt_option_changes_the_prompt_and_is_recorded(suite, tmp_path):
+    root, rows = suite
+    video, question = str(root / rows[0]["video"]), rows[0]["question"]
+    inference = love_plugins.load("tiny-random")
+    training = love_plugins.load("tiny-random", qa_prompt="training")
+    assert training.describe()["qa_prompt"] == "training" and inference.describe()["qa_prompt"] == "inference"
+    a = inference.score(video, questions=[question], tasks=["qa"])[0]
+    b = training.score(video, questions=[question], tasks=["qa"])[0]
+    assert a.qa_p_yes != b.qa_p_yes  # another prompt, another answer distribution
+    with pytest.raises(ValueError, match="qa prompt must be one of"):
+        love_plugins.load("tiny-random", qa_prompt="eval")
+    out = tmp_path / "qa.jsonl"
+    base = ["score", video, "--model", "tiny-random", "--question", question, "--out", str(out), "--no-progress"]
+    assert cli_main(base) == 0
+    assert cli_main([*base, "--qa-prompt", "training"]) == 2  # a resume must not mix the two prompts

@@ -1,10 +1,12 @@
-"""Entry point of the `lmms_eval.models` group: registers `--model love` and LOVE's task folder.
+"""Entry point of the `lmms_eval.models` group: registers `--model love`, `--model hf_video_ll` and LOVE's
+task folder.
 
 lmms-eval 0.7.3 calls `manifests()` while `lmms_eval.models` is being imported (which every
 evaluation does before it builds its task index). Two things happen here:
 
 1. the `love` model is returned as a `ModelManifest` (chat class `LoveChat`, simple class
-   `LoveSimple`; lmms-eval picks the chat one unless `--force_simple`);
+   `LoveSimple`; lmms-eval picks the chat one unless `--force_simple`), and `hf_video_ll` (any
+   transformers video LMM, simple class `HFVideoLL`);
 2. `lmms_eval.tasks.TaskManager.initialize_tasks` is wrapped so that our `tasks/` folder is indexed
    next to lmms-eval's own (a built-in task of the same name keeps precedence, as lmms-eval does for
    `--include_path`). If `lmms_eval.tasks` is not imported yet, an import hook applies the wrap the
@@ -28,6 +30,9 @@ TASKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tasks")
 MODEL_ID = "love"
 SIMPLE_CLASS = "integrations.lmms_eval.models.love.LoveSimple"
 CHAT_CLASS = "integrations.lmms_eval.models.love.LoveChat"
+# Any transformers video LMM, for the likelihood (*_ll) tasks no lmms-eval class runs on video.
+HF_VIDEO_ID = "hf_video_ll"
+HF_VIDEO_CLASS = "integrations.lmms_eval.models.hf_video.HFVideoLL"
 _PATCH_FLAG = "_love_plugins_tasks_dir"
 
 
@@ -110,7 +115,8 @@ def manifests():
     try:
         from lmms_eval.models.registry_v2 import ModelManifest
 
-        return [ModelManifest(model_id=MODEL_ID, simple_class_path=SIMPLE_CLASS, chat_class_path=CHAT_CLASS)]
+        return [ModelManifest(model_id=MODEL_ID, simple_class_path=SIMPLE_CLASS, chat_class_path=CHAT_CLASS),
+                ModelManifest(model_id=HF_VIDEO_ID, simple_class_path=HF_VIDEO_CLASS)]
     except Exception as exc:
         logger.warning("love-plugins: model registration failed: %s", exc)
         return []

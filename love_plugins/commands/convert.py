@@ -28,6 +28,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None,
                         help="love_config.json whose sampling, prompts and motion-encoder settings to use "
                              "(default: LOVE's; the architecture always comes from the checkpoints' config.json)")
+    parser.add_argument("--lora-weights", choices=["apply", "ignore"], default="apply",
+                        help="a checkpoint folder's lora_weights.pth (the LoRA of the authors' best evaluation): "
+                             "'apply' loads it over the checkpoint's LoRA as the authors' inference does, "
+                             "'ignore' keeps model.safetensors' (default: %(default)s; recorded in "
+                             "conversion_report.json)")
+    parser.add_argument("--qa-prompt", default=None, choices=["inference", "training"],
+                        help="the QA prompt the bundle asks with: the authors' 'inference' prompt (eval_qa.py, "
+                             "the published accuracy) or their 'training' prompt (train_qa.py) (default: "
+                             "inference, or that of --config)")
     parser.add_argument("--overwrite", action="store_true", help="write into a non-empty OUT_DIR")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -89,22 +98,29 @@ def run(args: argparse.Namespace) -> int:
     try:
         checkpoints, temporal = parse_sources(args.sources)
         base = _local(args.base) if args.base else None
-        template = None
-        if args.config is not None:
-            from ..modeling.configuration_love import LoveConfig
+        from ..modeling.configuration_love import LoveConfig
 
+        template = LoveConfig()
+        if args.config is not None:
             try:
                 template = LoveConfig.load(args.config)
             except (OSError, ValueError, TypeError) as exc:
                 raise LoveError(f"{args.config}: not a love_config.json: {exc}") from exc
+        if args.qa_prompt is not None:
+            template.set_qa_prompt(args.qa_prompt)
         report = convert(checkpoints, args.out_dir, temporal=temporal, base=base, template=template,
-                         tokenizer_dir=args.tokenizer, overwrite=args.overwrite, progress=not args.no_progress)
+                         tokenizer_dir=args.tokenizer, overwrite=args.overwrite, progress=not args.no_progress,
+                         lora_weights=args.lora_weights)
     except LoveError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     modes = ", ".join(f"{t}: {m}" for t, m in report.lora.items())
     print(f"wrote {args.out_dir}: {report.tensors} tensors, {report.bytes / 1e9:.2f} GB; LoRA {modes}; "
           f"{len(report.dropped)} source tensor(s) deliberately dropped (see conversion_report.json)")
+    for task, record in report.lora_weights.items():
+        if record["mode"] != "absent":
+            print(f"{task}: lora_weights.pth {record['mode']} ({record['replaced']} of {record['lora_tensors']} "
+                  f"LoRA tensors replaced, largest change {record['max_abs_change']:.3g})")
     for note in report.notes:
         print(f"note: {note}")
     return 0

@@ -39,7 +39,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="results file, .jsonl or .csv (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming --out")
     parser.add_argument("--batch-size", type=int, default=8, help="videos per model batch (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=0, help="decoding worker processes (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="decoding worker processes (default: 0 on the CPU, up to 4 per GPU on CUDA)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
@@ -51,6 +52,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="test-time views averaged for the perception score: mirror images, reversal, more "
                              "fragment samplings (love_plugins.views; default: the model's own, 1 for LOVE, "
                              "8 for love-nano)")
+    parser.add_argument("--qa-prompt", default=None, choices=["inference", "training"],
+                        help="the authors' QA prompt to ask with: 'inference' (eval_qa.py's, which gave the "
+                             "published accuracy) or 'training' (train_qa.py's; no 'Motion Feature2' line) "
+                             "(default: the bundle's own)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -109,7 +114,7 @@ def _read_prompts_file(path: Path, videos: list[str]) -> list[str | None]:
 def run(args: argparse.Namespace) -> int:
     from .. import scorer as scorer_module
     from ..distributed import init_from_env, rank_path, shutdown
-    from ..results import ResultsWriter, read_rows, write_rows_atomic
+    from ..results import ResultsWriter, partial_files, read_rows, remove_results, row_key, write_rows_atomic
 
     ctx = init_from_env()  # several processes under torchrun / accelerate launch, else one
     try:
@@ -128,39 +133,48 @@ def run(args: argparse.Namespace) -> int:
         device = args.device or (ctx.device() if ctx.enabled else None)
         scorer = scorer_module.load(args.model, device=device, dtype=args.dtype, batch_size=args.batch_size,
                                     num_workers=args.workers, backend=args.backend, cache_dir=args.cache_dir,
-                                    perception_views=args.perception_views)
+                                    perception_views=args.perception_views, qa_prompt=args.qa_prompt)
         tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}
-        writer = ResultsWriter(rank_path(args.out, ctx), run_info, overwrite=args.overwrite)
+        own = rank_path(args.out, ctx)
+        # Work an earlier run left in the merged output or in per-rank files of another number of processes.
+        earlier = [p for p in [args.out, *partial_files(args.out)] if p != own]
+        writer = ResultsWriter(own, run_info, overwrite=args.overwrite, earlier_files=earlier)
     except (LoveError, ValueError) as exc:  # ValueError: a bad option value, e.g. --perception-views 0
         print(f"error: {exc}", file=sys.stderr)
         shutdown(ctx)
         return 2
 
+    keys = [row_key({"video": v, "prompt": p, "question": q}) for v, p, q in zip(videos, prompts, questions)]
     mine = ctx.shard(len(videos))
-    todo = [i for i in mine if videos[i] not in writer.done]
+    todo = [i for i in mine if keys[i] not in writer.done and keys[i] not in writer.earlier]
     if len(todo) < len(mine):
-        logger.info("resuming: %d of %d videos already in %s", len(mine) - len(todo), len(mine), writer.path)
+        logger.info("resuming: %d of %d requests already done", len(mine) - len(todo), len(mine))
     with writer:
         for result in scorer.iter_scores([videos[i] for i in todo], [prompts[i] for i in todo],
                                          [questions[i] for i in todo], tasks,
                                          progress=not args.no_progress and ctx.is_main):
             writer.write(result.to_dict())
-    done = writer.done
+    done = {**writer.earlier, **writer.done}
     if ctx.enabled:
         ctx.barrier()
         if not ctx.is_main:
             shutdown(ctx)
-            return 1 if any(done[videos[i]].get("error") for i in mine if videos[i] in done) else 0
-        done = {}
+            return 1 if any(done[keys[i]].get("error") for i in mine if keys[i] in done) else 0
         for rank in range(ctx.world_size):  # merge deterministically, in input order
             part = rank_path(args.out, type(ctx)(rank=rank, world_size=ctx.world_size))
-            done.update({row["video"]: row for row in read_rows(part)})
-        write_rows_atomic(args.out, [done[v] for v in dict.fromkeys(videos) if v in done],
-                          {**run_info, "world_size": ctx.world_size})
+            done.update({row_key(row): row for row in read_rows(part)})
+    final = [done[k] for k in dict.fromkeys(keys) if k in done]
+    if ctx.enabled or writer.earlier:
+        write_rows_atomic(args.out, final, {**run_info, "world_size": ctx.world_size})
+    if ctx.enabled or writer.earlier or args.overwrite:  # rank files of other runs are merged (or overwritten)
+        current = {rank_path(args.out, type(ctx)(rank=r, world_size=ctx.world_size)) for r in range(ctx.world_size)}
+        for stale in partial_files(args.out):
+            if stale not in current or not ctx.enabled:
+                remove_results(stale)
+    if ctx.enabled:
         shutdown(ctx)
-    final = [done[v] for v in dict.fromkeys(videos) if v in done]
     failed = [r for r in final if r.get("error")]
     print(summary_line(final, tasks, args.out))
     for r in failed[:10]:

@@ -26,13 +26,19 @@ from ..errors import CheckpointError
 from ..modeling.configuration_love import TASKS, LoveConfig
 from . import mapping
 from .lowrank import LowRankError, factorize_delta
-from .sources import DictSource, TensorSource, load_pickled_weights
+from .sources import DictSource, OverlaySource, TensorSource, load_pickled_weights
 from .writer import StreamingSafetensorsWriter
 
 logger = logging.getLogger(__name__)
 
 # The authors wrap LoRA with lora_alpha = 2·r (`wrap_backbone_lora` / `wrap_llm_lora`): scaling 2.
 AUTHORS_LORA_SCALING = 2.0
+
+# The authors' trainers save the LoRA of each new best evaluation here, beside `model.safetensors`; the final
+# `trainer.save_model()` then overwrites `model.safetensors` with the last step's weights, and their
+# inference scripts load this file over the checkpoint. A released folder can hold two different LoRAs.
+LORA_WEIGHTS_NAME = "lora_weights.pth"
+LORA_WEIGHTS_MODES = ("apply", "ignore")
 
 
 @dataclass
@@ -45,6 +51,8 @@ class ConversionReport:
     max_residual_ratio: dict[str, float] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # task -> what became of the checkpoint's `lora_weights.pth` (see `apply_lora_weights`)
+    lora_weights: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -202,6 +210,49 @@ def _classify(source: TensorSource, task: str | None, score_tasks: tuple[str, ..
     return ck
 
 
+def apply_lora_weights(ck: _Checkpoint, folder: Path, mode: str) -> dict:
+    """Put the LoRA of `folder/lora_weights.pth` over the checkpoint's own, as the authors' inference does
+    (`model.load_state_dict(torch.load(...), strict=False)` right after `from_pretrained`), and say what it did.
+
+    The file's keys are the peft-wrapped parameter names the authors' trainer saved; they go through the
+    same mapping as the checkpoint's. Stricter than `strict=False`: a key that is not a LoRA factor, or that
+    maps to no LoRA tensor of the checkpoint, or a tensor of another shape, is a `CheckpointError`.
+    """
+    file = folder / LORA_WEIGHTS_NAME
+    mode_done = {"apply": "applied", "ignore": "ignored"}[mode] if file.is_file() else "absent"
+    record = {"file": str(file) if file.is_file() else None, "mode": mode_done,
+              "replaced": 0, "lora_tensors": sum(2 for ts in ck.targets.values() if ts.lora_a),
+              "max_abs_change": 0.0}
+    if not file.is_file() or mode == "ignore":
+        return record
+    state = load_pickled_weights(file)
+    if not state:
+        raise CheckpointError(file, "holds no tensors")
+    replacements: dict[str, torch.Tensor] = {}
+    max_change = 0.0
+    for key, tensor in state.items():
+        n = mapping.unwrap(key)
+        if n.role not in ("lora_A", "lora_B"):
+            raise CheckpointError(file, f"{key} is not a LoRA factor (the authors' {LORA_WEIGHTS_NAME} holds only "
+                                        "lora_A/lora_B tensors)")
+        ts = ck.targets.get(n.name)
+        own = None if ts is None else (ts.lora_a if n.role == "lora_A" else ts.lora_b)
+        if own is None or n.adapter not in ck.adapters:
+            raise CheckpointError(file, f"{key} maps to no LoRA tensor of {ck.source.path} (the checkpoint has "
+                                        f"no {n.role} of {n.name} in adapter {n.adapter!r})")
+        if own in replacements:
+            raise CheckpointError(file, f"{key} maps onto {own}, which another key of this file already replaces")
+        if tuple(tensor.shape) != ck.source.shape(own):
+            raise CheckpointError(file, f"wrong shape for {key}: {tuple(tensor.shape)}, the checkpoint's {own} "
+                                        f"has {ck.source.shape(own)}")
+        original = ck.source.get(own)
+        max_change = max(max_change, (tensor.float() - original.float()).abs().max().item())
+        replacements[own] = tensor
+    ck.source = OverlaySource(ck.source, file, replacements)
+    record.update(replaced=len(replacements), max_abs_change=max_change)
+    return record
+
+
 # -- the conversion ---------------------------------------------------------------------------------------
 def _read_authors_config(path: Path) -> dict | None:
     config = path / "config.json" if path.is_dir() else path.parent / "config.json"
@@ -235,8 +286,15 @@ def convert(
     overwrite: bool = False,
     name: str | None = None,
     progress: bool = False,
+    lora_weights: str = "apply",
 ) -> ConversionReport:
-    """Convert released per-task LOVE checkpoints into one bundle in `out_dir` (see module docstring)."""
+    """Convert released per-task LOVE checkpoints into one bundle in `out_dir` (see module docstring).
+
+    `lora_weights`: "apply" (default) loads a checkpoint folder's `lora_weights.pth` over its LoRA, as the
+    authors' inference does; "ignore" keeps the LoRA of `model.safetensors`. Either is recorded in the report.
+    """
+    if lora_weights not in LORA_WEIGHTS_MODES:
+        raise ValueError(f"lora_weights must be one of {LORA_WEIGHTS_MODES}, not {lora_weights!r}")
     tasks = tuple(t for t in TASKS if t in checkpoints)
     unknown = set(checkpoints) - set(TASKS)
     if unknown or not tasks:
@@ -261,6 +319,7 @@ def convert(
     score_tasks = tuple(t for t in tasks if t in ("perception", "correspondence"))
 
     sources = {t: _classify(TensorSource(checkpoints[t], label=t), t, score_tasks) for t in tasks}
+    lora_overlays = {t: apply_lora_weights(sources[t], Path(checkpoints[t]), lora_weights) for t in tasks}
     base_ck = _classify(TensorSource(base, label="base"), None, score_tasks) if base is not None else None
     temporal_src = None
     if temporal is not None:
@@ -286,7 +345,7 @@ def convert(
     text = config.text_config
     heads = dict(num_heads=text["num_attention_heads"], num_kv_heads=text["num_key_value_heads"])
 
-    report = ConversionReport(out_dir=str(out_dir), tasks=list(tasks))
+    report = ConversionReport(out_dir=str(out_dir), tasks=list(tasks), lora_weights=lora_overlays)
     plan: list[tuple[list[tuple[str, tuple, torch.dtype]], Callable[[], dict[str, torch.Tensor]]]] = []
     planned_shapes: dict[str, tuple[tuple, str]] = {}  # our key -> (shape, where from)
 

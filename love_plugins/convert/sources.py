@@ -174,3 +174,24 @@ class DictSource(TensorSource):
 
     def get(self, key: str) -> torch.Tensor:
         return self._tensors[key]
+
+
+class OverlaySource(TensorSource):
+    """A checkpoint with some of its tensors replaced by those of another file (the authors'
+    `lora_weights.pth`, which their inference loads over the checkpoint). Keys are the checkpoint's own."""
+
+    def __init__(self, base: TensorSource, overlay_path: str | Path, replacements: dict[str, torch.Tensor]):
+        self.path = base.path
+        self.label = base.label
+        self._base = base
+        self._replaced = replacements
+        self._files = {**base._files, **dict.fromkeys(replacements, Path(overlay_path))}
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        return tuple(self._replaced[key].shape) if key in self._replaced else self._base.shape(key)
+
+    def dtype(self, key: str) -> torch.dtype:
+        return self._replaced[key].dtype if key in self._replaced else self._base.dtype(key)
+
+    def get(self, key: str) -> torch.Tensor:
+        return self._replaced[key] if key in self._replaced else self._base.get(key)

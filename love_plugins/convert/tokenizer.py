@@ -103,8 +103,34 @@ def sentencepiece_to_fast(model_file: Path, specials: dict):
     )
     extra = [p for p in special if p not in names.values()]
     pad = specials.get("pad_token")
-    return PreTrainedTokenizerFast(tokenizer_object=backend, additional_special_tokens=extra or None,
-                                   pad_token=pad, **names)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, additional_special_tokens=extra or None,
+                                        pad_token=pad, **names)
+    _check_same_ids(sp, tokenizer, model_file)
+    return tokenizer
+
+
+def _probe_texts() -> list[str]:
+    """Text of the kinds LOVE's prompts hold: the InternVL system message, the task templates with every answer
+    word, and a line of digits, punctuation, accents, CJK, emoji and runs of spaces, newlines and tabs."""
+    from ..modeling.configuration_love import DEFAULT_TASK_PROMPTS, INTERNVL_SYSTEM_MESSAGE, LEVEL_WORDS
+
+    texts = [INTERNVL_SYSTEM_MESSAGE, "Frame1: \nMotion Feature: \nMotion Feature2: ", "assistant\nYes", "assistant\nNo",
+             "Frame 12 of 2024: 3.5 s @ 24fps, 1280x720 (16:9) -- \u201cquotes\u201d & 'apostrophes'; 100% ok?!",
+             "caf\u00e9 na\u00efve \u732b\u5728\u559d\u6c34 \U0001F600\U0001F3AC  two  spaces\n\n\tand tabs\t \u00e9t\u00e9"]
+    for spec in DEFAULT_TASK_PROMPTS.values():
+        question = spec.question.format(prompt="a red ball rolling left, 2 cats", question="Is the cat drinking?")
+        texts += [question] + [spec.answer.format(word=w) for w in (*LEVEL_WORDS, "Yes", "No")]
+    return texts
+
+
+def _check_same_ids(sp, tokenizer, model_file: Path) -> None:
+    """Refuse a conversion that would tokenize any probe text otherwise than sentencepiece itself: a unigram
+    model, split_digits, split_by_whitespace off and other settings the BPE pipeline does not reproduce."""
+    for text in _probe_texts():
+        if tokenizer(text, add_special_tokens=False)["input_ids"] != sp.encode(text):
+            raise CheckpointError(model_file, f"the converted tokenizer would tokenize {text[:40]!r} otherwise than "
+                                              "this sentencepiece model (not a plain BPE model with byte fallback: "
+                                              "unigram, split_digits, ...); provide a tokenizer.json instead")
 
 
 def _check_round_trip(sp, model_file: Path) -> None:

@@ -182,11 +182,11 @@ def score_dataset(scorer: Any, dataset: Dataset, mapping: dict[str, str], settin
     videos = [materialize_frames(rec, frames_root, settings.frame_fps) if rec.frames is not None else rec.video
               for rec in records]
 
-    writer = None
-    done: dict[str, dict] = {}
-    if cache_root is not None:
-        from love_plugins.results import ResultsWriter
+    from love_plugins.results import ResultsWriter, row_key
 
+    writer = None
+    done: dict[tuple, dict] = {}
+    if cache_root is not None:
         info = {**scorer.describe(), "tasks": wanted}
         writer = ResultsWriter(_cache_path(cache_root, scorer, dataset), info)
         done = dict(writer.done)
@@ -194,9 +194,15 @@ def score_dataset(scorer: Any, dataset: Dataset, mapping: dict[str, str], settin
     def tasks_for(rec: Record) -> tuple[str, ...]:
         return tuple(t for t in wanted if (t != "correspondence" or rec.prompt) and (t != "qa" or rec.question))
 
+    def asked(i: int) -> dict:
+        """What record i asks the scorer (a video may be asked several questions: each is its own row)."""
+        tasks = tasks_for(records[i])
+        return {"video": videos[i], "prompt": records[i].prompt if "correspondence" in tasks else None,
+                "question": records[i].question if "qa" in tasks else None}
+
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, rec in enumerate(records):
-        if videos[i] not in done:
+        if row_key(asked(i)) not in done:
             groups.setdefault(tasks_for(rec), []).append(i)
     results: dict[int, dict] = {}
     try:
@@ -211,8 +217,7 @@ def score_dataset(scorer: Any, dataset: Dataset, mapping: dict[str, str], settin
             else:
                 stream = scorer.score(*args, tasks=tasks)
             for i, res in zip(idx, stream):
-                row = _as_dict(res)
-                row["video"] = videos[i]
+                row = {**_as_dict(res), **asked(i)}
                 results[i] = row
                 if writer is not None:
                     writer.write(row)
@@ -221,7 +226,7 @@ def score_dataset(scorer: Any, dataset: Dataset, mapping: dict[str, str], settin
             writer.close()
     out = []
     for i in range(len(records)):
-        row = results.get(i) or done.get(videos[i])
+        row = results.get(i) or done.get(row_key(asked(i)))
         if row is None:
             row = {"video": videos[i], "not_applicable": True,
                    "error": "not scored: the scorer offers none of this record's tasks"}

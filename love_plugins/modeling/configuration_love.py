@@ -32,10 +32,16 @@ class TaskPrompt:
 
     question: str
     answer: str
-    # LOVE's stage-2 score prompts (and their inference scripts) end the visual block with a literal
-    # "\nMotion Feature2: <image>" line that is never expanded into tokens; QA and stage 1 do not.
+    # LOVE's stage-2 score prompts, their inference scripts and the QA evaluation (eval_qa.py) end the visual
+    # block with a literal "\nMotion Feature2: <image>" line that is never expanded into tokens; QA training
+    # (train_qa.py) and stage 1 do not.
     motion_suffix: bool = False
 
+
+# The two QA prompts of the authors' code, by the `motion_suffix` they give the QA task: "inference" is
+# eval_qa.py's, which produced the published QA accuracy (78.69 %) and is the default; "training" is
+# train_qa.py's, which the QA LoRA was trained with.
+QA_PROMPTS = {"inference": True, "training": False}
 
 DEFAULT_TASK_PROMPTS: dict[str, TaskPrompt] = {
     "perception": TaskPrompt(
@@ -48,7 +54,7 @@ DEFAULT_TASK_PROMPTS: dict[str, TaskPrompt] = {
         answer="The correspondence of the video and its prompt is {word}.",
         motion_suffix=True,
     ),
-    "qa": TaskPrompt(question="{question}", answer="{word}", motion_suffix=False),
+    "qa": TaskPrompt(question="{question}", answer="{word}", motion_suffix=QA_PROMPTS["inference"]),
 }
 
 
@@ -161,6 +167,18 @@ class LoveConfig:
 
     def task_prompt(self, task: str) -> TaskPrompt:
         return TaskPrompt(**self.task_prompts[task])
+
+    @property
+    def qa_prompt(self) -> str:
+        """Which of the authors' QA prompts this config uses: "inference" or "training" (see `QA_PROMPTS`)."""
+        return "inference" if self.task_prompt("qa").motion_suffix else "training"
+
+    def set_qa_prompt(self, kind: str) -> None:
+        """Switch the QA task to the authors' "inference" or "training" prompt."""
+        if kind not in QA_PROMPTS:
+            raise ValueError(f"qa prompt must be one of {sorted(QA_PROMPTS)}, not {kind!r}")
+        self.task_prompts = {**self.task_prompts,
+                             "qa": {**self.task_prompts["qa"], "motion_suffix": QA_PROMPTS[kind]}}
 
     # -- serialisation ------------------------------------------------------------------------------
     def to_dict(self) -> dict:

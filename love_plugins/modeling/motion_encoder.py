@@ -267,6 +267,18 @@ class MotionEncoderMlp(nn.Module):
         return self.fc2(self.act(self.fc1(x)))
 
 
+def authors_bf16_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float,
+                                  bias: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Window attention in bf16, step for step as the authors' Swin3D computes it (`WindowAttention3D` of
+    their `swin_backbone.py`): the logits `(q·scale) @ kᵀ + bias` in bf16; the fp32 shift mask (shifted
+    windows only) promotes them to fp32 before the softmax; the weights and the values are then cast to bf16
+    for the product. A fused kernel keeps other intermediates, so its bf16 scores would drift from theirs."""
+    logits = (q * scale) @ k.transpose(-2, -1) + bias
+    if mask is not None:
+        logits = logits + mask.float()
+    return logits.softmax(-1).to(torch.bfloat16) @ v.to(torch.bfloat16)
+
+
 class MotionEncoderWindowAttention(nn.Module):
     """Multi-head self-attention inside each window, with a fragment-gated relative position bias."""
 
@@ -312,15 +324,19 @@ class MotionEncoderWindowAttention(nn.Module):
         batch_windows, n, c = windows.shape
         num_windows = gate.shape[0]
         batch = batch_windows // num_windows
-        bias = self.position_bias(window, gate)
-        if shift_mask is not None:
-            bias = bias + shift_mask.unsqueeze(1)
         # Fold windows into the head axis so one (1, nW * heads, N, N) bias broadcasts over clips.
-        bias = bias.expand(num_windows, -1, -1, -1).reshape(1, num_windows * self.num_heads, n, n)
+        folded = (1, num_windows * self.num_heads, n, n)
+        bias = self.position_bias(window, gate).expand(num_windows, -1, -1, -1).reshape(folded)
+        mask = None
+        if shift_mask is not None:
+            mask = shift_mask.unsqueeze(1).expand(-1, self.num_heads, -1, -1).reshape(folded)
         qkv = self.qkv(windows).view(batch, num_windows, n, 3, self.num_heads, c // self.num_heads)
         q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).flatten(2, 3).unbind(0)  # each B, nW * heads, N, hd
-        # The authors cast the attention weights and values to bf16 here; we stay in the input dtype.
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=self.scale)
+        if q.dtype == torch.bfloat16:
+            out = authors_bf16_window_attention(q, k, v, self.scale, bias, mask)
+        else:  # fp32 (or fp16) stays in its dtype: one fused kernel
+            full = bias if mask is None else bias + mask
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=full.to(q.dtype), scale=self.scale)
         out = (
             out.view(batch, num_windows, self.num_heads, n, -1)
             .permute(0, 1, 3, 2, 4)

@@ -57,14 +57,22 @@ class LoveProcessor:
         self.tokenizer = tokenizer
         self.config = config
         self.image_context_id = self._single_token_id(config.image_context_token)
-        self.level_token_ids = [self._first_word_token(" " + w) for w in config.level_words]
-        if len(set(self.level_token_ids)) != len(self.level_token_ids):
-            raise ValueError(f"level words {config.level_words} do not start with distinct tokens")
-        self.yes_token_id = self._first_word_token(config.yes_word)
-        self.no_token_id = self._first_word_token(config.no_word)
-        if self.yes_token_id == self.no_token_id:
-            raise ValueError("yes and no words start with the same token")
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        # The ids whose next-token probabilities are read: the first token of each answer word *in its slot*
+        # of the chat template, where the model reads (and LOVE trained) it. A word tokenized alone can start
+        # with another token (sentencepiece's "▁Yes" for the slot's "Yes", or "▁" for " good").
+        score_tasks = [t for t in ("perception", "correspondence") if t in config.task_prompts]
+        by_task = {t: [self.answer_token_id(t, w) for w in config.level_words] for t in score_tasks}
+        self.level_token_ids = next(iter(by_task.values()), [])
+        if any(ids != self.level_token_ids for ids in by_task.values()):
+            raise ValueError(f"the level words start with different tokens in the score tasks' answers: {by_task}")
+        if len(set(self.level_token_ids)) != len(self.level_token_ids):
+            raise ValueError(f"level words {config.level_words} do not start with distinct tokens in the answer "
+                             f"(ids {self.level_token_ids})")
+        self.yes_token_id = self.answer_token_id("qa", config.yes_word)
+        self.no_token_id = self.answer_token_id("qa", config.no_word)
+        if self.yes_token_id == self.no_token_id:
+            raise ValueError("yes and no words start with the same token in the answer")
 
     def _single_token_id(self, token: str) -> int:
         token_id = self.tokenizer.convert_tokens_to_ids(token)
@@ -72,11 +80,14 @@ class LoveProcessor:
             raise ValueError(f"tokenizer has no token {token!r}")
         return int(token_id)
 
-    def _first_word_token(self, text: str) -> int:
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if not ids:
-            raise ValueError(f"word {text!r} tokenizes to nothing")
-        return int(ids[0])
+    def answer_token_id(self, task: str, word: str) -> int:
+        """The id of the first token of `word` in the answer slot of `task`'s conversation, as tokenized in
+        the whole prompt (the token at `target_positions + 1`)."""
+        request = TextRequest(prompt="a video", question="Is it?", word=word)
+        text, _, word_start, _ = self._render(task, request)
+        enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
+        index = _first_token_ending_after(enc["offset_mapping"], word_start)
+        return int(enc["input_ids"][index])
 
     # -- text ---------------------------------------------------------------------------------------
     def visual_block(self, task: str) -> str:

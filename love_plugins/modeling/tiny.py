@@ -6,6 +6,8 @@ task templates and a small AIGV vocabulary, and every model is built from config
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
@@ -38,8 +40,10 @@ def _chat_turns() -> list[str]:
     and motion labels become single tokens instead of a character each (they are in every sequence)."""
     header = f"<|im_start|>system\n{TINY_SYSTEM_MESSAGE}<|im_end|><|im_start|>user\n"
     visual = "Frame1: <img><IMG_CONTEXT></img>\nMotion Feature: <img><IMG_CONTEXT></img>"
+    # The corpus is frozen as love-nano's tokenizer was trained: QA with the authors' training prompt.
+    prompts = {**DEFAULT_TASK_PROMPTS, "qa": dataclasses.replace(DEFAULT_TASK_PROMPTS["qa"], motion_suffix=False)}
     turns = []
-    for spec in DEFAULT_TASK_PROMPTS.values():
+    for spec in prompts.values():
         for question in _SAMPLE_QUESTIONS:
             for word in LEVEL_WORDS + ("Yes", "No"):
                 text = spec.question.replace("{prompt}", "two red circles moving left").replace("{question}", question)

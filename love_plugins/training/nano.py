@@ -106,6 +106,7 @@ def nano_config(vocab_size: int, vision_layer_scale: float = 0.1, motion_embed_d
     config.motion_config = motion
     config.frame_difference = frame_difference
     config.lora_r, config.lora_alpha = 8, 16
+    config.set_qa_prompt("training")  # love-nano answers QA with the prompt its QA stages train on
     # The scorer averages perception over 8 test-time views (love_plugins.views): held-out SRCC 0.855
     # instead of 0.819 (the previous bundles: 0.853 / 0.816 and 0.857 / 0.828; docs/love-nano.md).
     config.perception_views = 8
