@@ -47,6 +47,7 @@ __all__ = [
 
 MIN_PAIRS = 3
 MIN_MODELS = 3
+MIN_LOGISTIC_PAIRS = 10  # a 4-parameter fit on fewer points says little
 
 
 class MetricError(LoveError, ValueError):
@@ -151,24 +152,36 @@ def logistic4(x: Any, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
 def plcc_logistic(pred: Any, target: Any, *, maxfev: int = 10_000) -> float:
     """PLCC after mapping ``pred`` onto ``target`` with a fitted :func:`logistic4` (VQA convention).
 
-    The fit uses the 'trf' solver: MINPACK's default ('lm') takes finite-difference steps
-    relative to each parameter, so it never moves b3 when ``mean(pred)`` is a tiny non-zero
-    number (e.g. standardised scores). A fit that fails or degenerates raises MetricError
+    The map is fitted as a monotonically *increasing* curve (``b1 >= b2``, fitted as ``b2`` plus a
+    non-negative rise): a decreasing one would turn an anti-correlated predictor into a good one, so such a
+    predictor's fit is flat or nearly so and its PLCC stays at or below zero. Needs at least
+    ``MIN_LOGISTIC_PAIRS`` pairs (four parameters are fitted). The 'trf' solver is used: MINPACK's default
+    ('lm') takes finite-difference steps relative to each parameter, so it never moves b3 when ``mean(pred)``
+    is a tiny non-zero number (e.g. standardised scores). A fit that fails or degenerates raises MetricError
     rather than silently falling back to raw PLCC, which would be mislabelled.
     """
     p, t = _correlation_pair(pred, target)
+    if p.size < MIN_LOGISTIC_PAIRS:
+        raise MetricError(f"{p.size} pairs: the 4-parameter logistic fit needs at least {MIN_LOGISTIC_PAIRS}")
     std = float(np.std(p))
-    p0 = [float(t.max()), float(t.min()), float(p.mean()), std if std > 0 else 1.0]
+    span = float(t.max() - t.min())
+
+    def rising(x, b2, rise, b3, b4):
+        return logistic4(x, b2 + rise, b2, b3, b4)
+
+    p0 = [float(t.min()), span if span > 0 else 1.0, float(p.mean()), std if std > 0 else 1.0]
+    bounds = ([-np.inf, 0.0, -np.inf, -np.inf], [np.inf, np.inf, np.inf, np.inf])
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # Parameter covariance is irrelevant here; its "could not be estimated" warning is noise.
             warnings.simplefilter("ignore", OptimizeWarning)
-            params, _ = curve_fit(logistic4, p, t, p0=p0, method="trf", maxfev=maxfev)
+            params, _ = curve_fit(rising, p, t, p0=p0, bounds=bounds, method="trf", maxfev=maxfev)
     except (RuntimeError, ValueError) as exc:
         raise MetricError(f"logistic fit failed: {exc}") from exc
-    fitted = logistic4(p, *params)
-    if not np.all(np.isfinite(fitted)) or np.all(fitted == fitted[0]):
-        raise MetricError(f"logistic fit failed: degenerate curve (params {params.tolist()})")
+    fitted = rising(p, *params)
+    if not np.all(np.isfinite(fitted)) or np.ptp(fitted) <= 1e-12 * max(1.0, abs(float(fitted[0]))):
+        raise MetricError("logistic fit failed: the best increasing curve is flat (predictions do not rise with "
+                          "the labels)")
     return float(stats.pearsonr(fitted, t).statistic)
 
 

@@ -51,6 +51,14 @@ class VideoScore:
     # Whether the most likely next token over the whole vocabulary is the yes or the no token. The authors'
     # eval_qa.py decodes that argmax; where this is True its answer equals `qa_answer`.
     qa_argmax_is_yes_no: bool | None = None
+    # log P of each answer word (its first token in its slot) over the whole vocabulary at the answer position,
+    # from the model's own view: {level word: log P} for the score tasks, {"yes": .., "no": ..} for QA; and
+    # whether the vocabulary's most likely token there is a level word.
+    perception_logprobs: dict[str, float] | None = None
+    correspondence_logprobs: dict[str, float] | None = None
+    qa_logprobs: dict[str, float] | None = None
+    perception_argmax_is_level: bool | None = None
+    correspondence_argmax_is_level: bool | None = None
     prompt: str | None = None
     question: str | None = None
     error: str | None = None
@@ -65,9 +73,10 @@ class VideoScore:
 
 # The fields each task fills in a VideoScore (what the score cache stores per task).
 TASK_FIELDS = {
-    "perception": ("perception", "perception_level"),
-    "correspondence": ("correspondence", "correspondence_level"),
-    "qa": ("qa_answer", "qa_p_yes", "qa_p_no", "qa_argmax_is_yes_no"),
+    "perception": ("perception", "perception_level", "perception_logprobs", "perception_argmax_is_level"),
+    "correspondence": ("correspondence", "correspondence_level", "correspondence_logprobs",
+                       "correspondence_argmax_is_level"),
+    "qa": ("qa_answer", "qa_p_yes", "qa_p_no", "qa_argmax_is_yes_no", "qa_logprobs"),
 }
 
 
@@ -443,6 +452,17 @@ class Scorer:
                 context_id=processor.image_context_id,
                 **batch,
             )
+            # The answer words' log-probabilities over the whole vocabulary, at the answer position (the model's
+            # own view), and whether the vocabulary's most likely token is one of them.
+            words = model.config.level_words if task in SCORE_TASKS else ("yes", "no")
+            word_ids = processor.level_token_ids if task in SCORE_TASKS else [processor.yes_token_id,
+                                                                              processor.no_token_id]
+            logprobs = out.word_logits.log_softmax(-1)[:, word_ids].tolist()
+            top = out.word_logits.argmax(-1).tolist()
+            for it, lps, top_id in zip(items, logprobs, top):
+                r = results[it.index]
+                setattr(r, f"{task}_logprobs", dict(zip(words, lps)))
+                setattr(r, "qa_argmax_is_yes_no" if task == "qa" else f"{task}_argmax_is_level", top_id in word_ids)
             if task in SCORE_TASKS:
                 score, level_probs = out.score, out.word_logits[:, processor.level_token_ids].softmax(-1)
                 if task == "perception" and self.perception_views > 1:
@@ -452,14 +472,11 @@ class Scorer:
                     setattr(results[it.index], task, float(value))
                     setattr(results[it.index], f"{task}_level", model.config.level_words[level])
             else:
-                answer_ids = [processor.yes_token_id, processor.no_token_id]
-                pair = out.word_logits[:, answer_ids].softmax(-1).tolist()
-                top = out.word_logits.argmax(-1).tolist()
-                for it, (p_yes, p_no), top_id in zip(items, pair, top):
+                pair = out.word_logits[:, word_ids].softmax(-1).tolist()
+                for it, (p_yes, p_no) in zip(items, pair):
                     r = results[it.index]
                     r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
                     r.qa_answer = "yes" if p_yes >= p_no else "no"
-                    r.qa_argmax_is_yes_no = top_id in answer_ids
 
     def _mean_over_views(self, items: list[_Item], frames: torch.Tensor, fragments: torch.Tensor, batch: dict,
                          score: torch.Tensor, level_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

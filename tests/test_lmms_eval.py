@@ -233,6 +233,38 @@ def test_aggregations():
     assert taskutils.qa_accuracy(yes) == pytest.approx(refs.count("yes") / len(refs))
 
 
+def test_failed_requests_are_counted_and_never_scored():
+    """Unreadable videos (the model's "[failed] ..." answers) are left out of every metric and counted: on the
+    sample, 3 answered and 3 failed videos give the 3 answered ones' correlation, not one with 50s in it."""
+    docs = taskdata.load_aigve60k("perception", dataset="aigve60k_sample")[:6]
+    answers_given = [f"{d['mos']:.1f}/100" for d in docs[:3]]
+    items = [taskutils.rating_process_results(d, [a])["instance_srcc"] for d, a in zip(docs, answers_given)]
+    items += [taskutils.rating_process_results(d, [f"{answers.FAILURE_PREFIX}{d['video']}: no decodable frames"])
+              ["instance_srcc"] for d in docs[3:]]
+    alone = [taskutils.rating_process_results(d, [a])["instance_srcc"] for d, a in zip(docs[:3], answers_given)]
+    assert taskutils.instance_srcc(items) == taskutils.instance_srcc(alone) == pytest.approx(1.0)
+    assert taskutils.n_failed(items) == 3 and taskutils.parse_rate(items) == 1.0
+    assert all(i["prediction"] is None for i in items[3:])
+    all_failed = items[3:]
+    assert math.isnan(taskutils.instance_srcc(all_failed)) and math.isnan(taskutils.parse_rate(all_failed))
+    assert taskutils.nan_reasons(all_failed)["instance_srcc"] == "no answered requests (3 failed)"
+    qa = taskdata.load_aigve60k("qa", dataset="aigve60k_sample")[:4]
+    qa_items = [taskutils.qa_process_results(d, [d["answer"]])["qa_accuracy"] for d in qa[:2]]
+    qa_items += [taskutils.qa_process_results(d, [f"{answers.FAILURE_PREFIX}x.mp4: file does not exist"])
+                 ["qa_accuracy"] for d in qa[2:]]
+    assert taskutils.qa_accuracy(qa_items) == 1.0 and taskutils.n_failed(qa_items) == 2
+
+
+def test_nan_metrics_say_why():
+    docs = taskdata.load_aigve60k("perception", dataset="aigve60k_sample")
+    constant = [taskutils.rating_process_results(d, ["good"])["instance_srcc"] for d in docs]
+    reasons = taskutils.nan_reasons(constant)
+    assert math.isnan(taskutils.instance_srcc(constant)) and "constant" in reasons["instance_srcc"]
+    few = [taskutils.rating_process_results(d, [f"{d['mos']}/100"])["instance_srcc"] for d in docs[:5]]
+    assert "the 4-parameter logistic fit needs at least 10" in taskutils.nan_reasons(few)["instance_plcc_logistic"]
+    assert "instance_srcc" not in taskutils.nan_reasons(few)
+
+
 def test_likelihood_variant_scoring():
     assert taskutils.expected_level_score([0.0, -50, -50, -50, -50]) == pytest.approx(10.0)
     assert taskutils.expected_level_score([0.0] * 5) == pytest.approx(50.0)
@@ -244,7 +276,11 @@ def test_likelihood_variant_scoring():
     assert not flat["parse_rate"]["parsed"]
     qa = taskdata.load_aigve60k("qa", dataset="aigve60k_sample")[0]
     assert taskutils.qa_ll_process_results(qa, [(-0.1, True), (-3.0, False)])["qa_accuracy"]["prediction"] == "yes"
-    assert taskutils._lls(["(-0.5, True)", "(-inf, False)", (-2.0, False), "junk"]) == [-0.5, -math.inf, -2.0, -math.inf]
+    assert taskutils._lls(doc, ["(-0.5, True)", "(-inf, False)", (-2.0, False), "junk"]) == (
+        [-0.5, -math.inf, -2.0, -math.inf], None)
+    failed = taskutils.rating_ll_process_results(doc, [(-1.0, False)] * 4 + ["(nan, False)"])["instance_srcc"]
+    assert failed["failed"] and failed["prediction"] is None  # a NaN likelihood is a failure, not a score
+    assert taskutils.qa_ll_process_results(qa, [(math.nan, False), (-1.0, False)])["qa_accuracy"]["failed"]
     assert taskutils.doc_to_choice(qa) == ["yes", "no"] and taskutils.doc_to_choice(doc) == list(answers.LEVELS)
 
 
@@ -261,7 +297,7 @@ def test_prompts_for_chat_and_simple_models():
 
 
 def test_route_reads_our_docs_and_foreign_questions():
-    from integrations.lmms_eval.models.love import level_logprobs, rating_answer, route
+    from integrations.lmms_eval.models.love import rating_answer, route
 
     doc = taskdata.load_aigve60k("correspondence", dataset="aigve60k_sample")[0]
     assert route(doc, "ignored") == ("correspondence", doc["prompt"], None)
@@ -271,8 +307,6 @@ def test_route_reads_our_docs_and_foreign_questions():
     assert route({}, "Is the cat drinking?\nAnswer yes or no.") == ("qa", None, "Is the cat drinking?")
     assert answers.parse_rating(rating_answer("perception", 63.25)) == pytest.approx(63.25)
     assert rating_answer("perception", 63.25).startswith("The quality of the video is good.")
-    probs = level_logprobs(90.0)
-    assert max(probs, key=probs.get) == "excellent"
 
 
 def test_model_args_win_over_lmms_eval_defaults(monkeypatch):
@@ -345,8 +379,9 @@ def test_entry_points_are_installed():
     assert scripts and scripts[0].value == "integrations.lmms_eval.cli:main"
     theirs = [ep for ep in entry_points(group="console_scripts") if ep.name == "lmms-eval"]
     assert theirs and theirs[0].value == "lmms_eval.cli.dispatch:main"  # what `python -m lmms_eval` runs
-    (manifest,) = eps[0].load()()
-    assert manifest.model_id == "love" and manifest.chat_class_path and manifest.simple_class_path
+    love, hf_video = eps[0].load()()
+    assert love.model_id == "love" and love.chat_class_path and love.simple_class_path
+    assert hf_video.model_id == "hf_video_ll" and hf_video.simple_class_path.endswith("hf_video.HFVideoLL")
 
 
 def test_sample_data_is_small_and_relative():
@@ -429,11 +464,16 @@ def test_simple_evaluate_love_simple_model_and_loglikelihood(lmms):
         return Instance(request_type="loglikelihood", arguments=("ctx", cont, taskutils.doc_to_visual, 0, task, "test"),
                         idx=0, metadata={"task": task, "doc_id": 0, "repeats": 1})
 
+    # LOVE's next-token log-probabilities over the whole vocabulary, as the scorer reads them
     (ll_yes, _), (ll_no, _) = model.loglikelihood([req("t_qa", " yes"), req("t_qa", " no")])
-    assert math.exp(ll_yes) + math.exp(ll_no) == pytest.approx(1.0, abs=1e-4)
+    direct = model.scorer.score(qa_doc["video"], questions=[qa_doc["question"]], tasks=["qa"])[0]
+    assert (ll_yes, ll_no) == pytest.approx((direct.qa_logprobs["yes"], direct.qa_logprobs["no"]))
+    assert math.exp(ll_yes) + math.exp(ll_no) <= 1.0 + 1e-6
     levels = model.loglikelihood([req("t_rate", f" {w}") for w in answers.LEVELS])
-    assert sum(math.exp(ll) for ll, _ in levels) == pytest.approx(1.0, abs=1e-6)
-    assert sum(greedy for _, greedy in levels) == 1
+    direct = model.scorer.score(rating_doc["video"], tasks=["perception"])[0].perception_logprobs
+    assert [ll for ll, _ in levels] == pytest.approx([direct[w] for w in answers.LEVELS])
+    assert sum(math.exp(ll) for ll, _ in levels) <= 1.0 + 1e-6
+    assert sum(greedy for _, greedy in levels) <= 1
     with pytest.raises(NotImplementedError):
         model.loglikelihood([req("t_rate", " purple")])
 

@@ -116,6 +116,34 @@ def test_plcc_logistic_improves_on_noisy_sigmoid():
     assert plcc_logistic(x, y) > plcc(x, y) + 0.02
 
 
+def test_plcc_logistic_never_rewards_an_anti_correlated_predictor():
+    """The map is fitted increasing: a predictor that falls as the labels rise cannot score high (a decreasing
+    logistic once gave PLCC-logistic 0.99 to one with SRCC -0.82). Its fit is flat (an error) or negative."""
+
+    def fitted(p, t):
+        try:
+            return plcc_logistic(p, t)
+        except MetricError as exc:
+            assert "flat" in str(exc)
+            return None
+
+    rng = np.random.default_rng(0)
+    for seed in range(5):
+        t = np.random.default_rng(seed).uniform(0, 100, 60)
+        p = -(t + rng.normal(0, 20, t.size))
+        assert srcc(p, t) < -0.7
+        for labels in (t, logistic4(-p, 90, 10, float(np.mean(-p)), 20.0)):  # noisy and exactly sigmoid
+            value = fitted(p, labels)
+            assert value is None or value < 0.0
+
+
+def test_plcc_logistic_needs_ten_pairs():
+    x = np.linspace(0, 1, 9)
+    with pytest.raises(MetricError, match="9 pairs: the 4-parameter logistic fit needs at least 10"):
+        plcc_logistic(x, x**2)
+    assert plcc_logistic(np.linspace(0, 1, 10), np.linspace(0, 1, 10) ** 2) > 0.9
+
+
 def test_plcc_logistic_failed_fit_raises():
     x = np.linspace(-3, 3, 30)
     with pytest.raises(MetricError, match="logistic fit failed"):

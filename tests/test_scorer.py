@@ -198,3 +198,60 @@ def test_qa_prompt_option_changes_the_prompt_and_is_recorded(suite, tmp_path):
     base = ["score", video, "--model", "tiny-random", "--question", question, "--out", str(out), "--no-progress"]
     assert cli_main(base) == 0
     assert cli_main([*base, "--qa-prompt", "training"]) == 2  # a resume must not mix the two prompts
+
+
+def test_decoded_batches_are_pinned_once_and_sliced_without_a_copy(suite, monkeypatch):
+    """The DataLoader's pinning reaches the decoded streams (a batch object with `pin_memory`, not items it
+    cannot pin), pins the two stacked tensors once, and the model step slices them: no second copy."""
+    from torch.utils.data._utils.pin_memory import pin_memory
+
+    from love_plugins.scorer import _collate, _streams, _VideoFiles
+
+    root, rows = suite
+    sampler = love_plugins.load("tiny-random").sampler
+    dataset = _VideoFiles([str(root / r["video"]) for r in rows[:3]] + [str(root / "missing.mp4")], sampler, None)
+    pinned = []
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self, *a: pinned.append(self.clone()) or pinned[-1])
+    batch = pin_memory(_collate([dataset[i] for i in range(4)]))  # what the DataLoader's pin loop does
+    assert len(pinned) == 2 and batch.frames is pinned[0] and batch.fragments is pinned[1]
+    decoded = [it for it in batch.items if it.sample is not None]
+    assert len(decoded) == 3 and batch.items[3].error
+    frames, fragments = _streams(decoded)
+    assert frames.data_ptr() == pinned[0].data_ptr() and fragments.data_ptr() == pinned[1].data_ptr()
+    frames, _ = _streams(decoded[1:])  # a tail (after an out-of-memory split): still a slice
+    assert frames.data_ptr() == pinned[0][1].data_ptr()
+    frames, _ = _streams([decoded[0], decoded[2]])  # not consecutive: a fresh stack
+    assert frames.data_ptr() not in (pinned[0].data_ptr(), pinned[0][0].data_ptr())
+    torch.testing.assert_close(frames, torch.stack([pinned[0][0], pinned[0][2]]))
+
+
+def test_default_workers_and_dtype_per_device(monkeypatch, caplog):
+    from love_plugins import scorer as scorer_module
+
+    cpu = torch.device("cpu")
+    assert scorer_module.default_num_workers(cpu) == 0
+    assert scorer_module.default_dtype(cpu) == torch.float32
+    cuda = torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(scorer_module.os, "cpu_count", lambda: 16)
+    assert scorer_module.default_num_workers(cuda) == 4
+    monkeypatch.setattr(scorer_module.os, "cpu_count", lambda: 4)
+    assert scorer_module.default_num_workers(cuda) == 2
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert scorer_module.default_dtype(cuda) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla V100")
+    with caplog.at_level("WARNING"):
+        assert scorer_module.default_dtype(cuda) == torch.float32
+    assert "Tesla V100 does not support bfloat16" in caplog.text
+    assert scorer_module.default_dtype(cuda, "float16") == torch.float16
+
+
+def test_the_llm_pass_builds_no_kv_cache(scorer, suite, monkeypatch):
+    root, rows = suite
+    seen = []
+    llm = scorer.model.language_model.model
+    real = type(llm).forward
+    monkeypatch.setattr(type(llm), "forward", lambda self, *a, **kw: seen.append(kw.get("use_cache")) or real(self, *a, **kw))
+    scorer.score(str(root / rows[0]["video"]))
+    assert seen and all(flag is False for flag in seen)

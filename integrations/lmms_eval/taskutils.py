@@ -4,13 +4,17 @@ Rating tasks (`love_task` perception / correspondence) ask LOVE's question, map 
 0-100 score with `answers.parse_rating`, and aggregate over the split:
 
     instance_srcc / instance_plcc / instance_krcc   scipy correlations of the scores with the MOS
-    instance_plcc_logistic                          PLCC after a 4-parameter logistic fit (VQA convention)
+    instance_plcc_logistic                          PLCC after a monotonically increasing 4-parameter logistic
+                                                    fit (VQA convention; at least 10 pairs)
     model_srcc / model_plcc                         the same on per-generator means (T2V model ranking)
     parse_rate                                      share of answers the mapping rule could read
+    n_failed                                        requests the model failed on (left out of the others)
+    nan_reasons                                     {metric: why it is NaN} for the metrics that are NaN
 
 QA tasks ask the yes/no question and report ``qa_accuracy`` (overall, unparsed answers count as
-wrong), ``qa_accuracy_by_dimension`` (a dict, dimension -> accuracy) and ``parse_rate``.
-A metric that cannot be computed (fewer than 3 pairs or generators, constant predictions) is NaN.
+wrong), ``qa_accuracy_by_dimension`` (a dict, dimension -> accuracy), ``parse_rate``, ``n_failed`` and
+``nan_reasons``. A metric that cannot be computed (no answered requests, too few pairs or generators,
+constant predictions) is NaN, and `nan_reasons` and the log say why.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections import defaultdict
 
 from integrations.lmms_eval import taskdata
 from integrations.lmms_eval.answers import (
+    FAILURE_PREFIX,
     LEVELS,
     UNPARSED_SCORE,
     level_to_score,
@@ -109,6 +114,9 @@ def doc_to_target(doc):
 
 
 # ----------------------------------------------------------------------------------- results
+# A request the model failed on (its answer starts with FAILURE_PREFIX: an unreadable video, out of memory, an
+# exception) is not an answer: it is counted in n_failed, named in the log, kept in the samples file with its
+# reason, and left out of every other metric. An unparsed answer is an answer: see `answers`.
 
 
 def _response(results) -> str:
@@ -116,19 +124,29 @@ def _response(results) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _failure(doc, response: str) -> str | None:
+    if not response.startswith(FAILURE_PREFIX):
+        return None
+    reason = response[len(FAILURE_PREFIX):]
+    logger.warning("%s: the model failed on this video; left out of the metrics: %s", doc["video"], reason)
+    return reason
+
+
 RATING_METRICS = ("instance_srcc", "instance_plcc", "instance_krcc", "instance_plcc_logistic",
-                  "model_srcc", "model_plcc", "parse_rate")
+                  "model_srcc", "model_plcc", "parse_rate", "n_failed", "nan_reasons")
+QA_METRICS = ("qa_accuracy", "qa_accuracy_by_dimension", "parse_rate", "n_failed", "nan_reasons")
 
 
-def _rating_results(doc, score: float | None, parsed: bool, **details) -> dict:
+def _rating_results(doc, score: float | None, parsed: bool, failed: str | None = None, **details) -> dict:
     """One rated video, handed to every rating metric (each aggregates the same items)."""
     item = {
         "video": doc["video_id"],
         "model": doc["model"],
         "mos": doc["mos"],
         # not named "score": lmms-eval would report a meaningless CLT stderr over that key
-        "prediction": score if score is not None else UNPARSED_SCORE,
+        "prediction": None if failed else (score if score is not None else UNPARSED_SCORE),
         "parsed": parsed,
+        "failed": failed,
         **details,
     }
     return {name: item for name in RATING_METRICS}
@@ -136,30 +154,34 @@ def _rating_results(doc, score: float | None, parsed: bool, **details) -> dict:
 
 def rating_process_results(doc, results):
     response = _response(results)
-    score = parse_rating(response)
-    return _rating_results(doc, score, score is not None, response=response)
+    failed = _failure(doc, response)
+    score = None if failed else parse_rating(response)
+    return _rating_results(doc, score, score is not None, failed, response=response)
 
 
-def qa_process_results(doc, results):
+def qa_process_results(doc, results, failed: str | None = None):
     response = _response(results)
+    failed = failed or _failure(doc, response)
     item = {
         "video": doc["video_id"],
         "model": doc["model"],
         "dimension": doc["dimension"],
         "reference": parse_yes_no(doc["answer"]),
-        "prediction": parse_yes_no(response),
+        "prediction": None if failed else parse_yes_no(response),
+        "failed": failed,
         "response": response,
     }
     # "score" (0/1) lets lmms-eval report its CLT stderr for the accuracy, and only there
     scored = {**item, "score": float(item["prediction"] is not None and item["prediction"] == item["reference"])}
-    return {"qa_accuracy": scored, "qa_accuracy_by_dimension": item, "parse_rate": item}
+    return {"qa_accuracy": scored, **{name: item for name in QA_METRICS[1:]}}
 
 
 # ----------------------------------------------------------------------------------- likelihood variants
-# The *_ll tasks (output_type multiple_choice, for models that implement `loglikelihood`; in lmms-eval
-# those are the simple models, e.g. `--model love --force_simple`) read the model's log-likelihood of
-# each level word after the question instead of parsing generated text: the score is the expected
-# band centre, sum_L softmax(ll)_L * (20 L - 10); QA takes the likelier of "yes" and "no".
+# The *_ll tasks (output_type multiple_choice) read the model's log-likelihood of each level word after the
+# question instead of parsing generated text: the score is the expected band centre,
+# sum_L softmax(ll)_L * (20 L - 10); QA takes the likelier of "yes" and "no". Models that implement
+# `loglikelihood` on video: `--model love` (LOVE's own next-token log-probabilities), `--model hf_video_ll`
+# (any transformers video LMM). A NaN log-likelihood is a failed request.
 
 
 def doc_to_choice(doc):
@@ -175,7 +197,7 @@ def doc_to_choice_target(doc):
 
 
 def _ll(result) -> float:
-    """The log-likelihood of one (ll, is_greedy) result.
+    """The log-likelihood of one (ll, is_greedy) result (NaN: the model failed on the request).
 
     lmms-eval 0.7.3 stringifies non-text model outputs (`unwrap_generation_output` ends in
     `str(output)`), so the pair arrives as the text "(-1.23, True)"; both forms are read here.
@@ -189,14 +211,16 @@ def _ll(result) -> float:
         except ValueError:
             return -math.inf
     try:
-        value = float(result)
+        return float(result)
     except (TypeError, ValueError):
         return -math.inf
-    return -math.inf if math.isnan(value) else value
 
 
-def _lls(results) -> list[float]:
-    return [_ll(result) for result in results]
+def _lls(doc, results) -> tuple[list[float], str | None]:
+    lls = [_ll(result) for result in results]
+    if any(math.isnan(v) for v in lls):
+        return lls, _failure(doc, f"{FAILURE_PREFIX}{doc['video']}: the model gave no likelihood (see its log)")
+    return lls, None
 
 
 def expected_level_score(lls: list[float]) -> float | None:
@@ -209,94 +233,124 @@ def expected_level_score(lls: list[float]) -> float | None:
 
 
 def rating_ll_process_results(doc, results):
-    lls = _lls(results)
-    score = expected_level_score(lls)
-    return _rating_results(doc, score, score is not None and len(set(lls)) > 1,
+    lls, failed = _lls(doc, results)
+    score = None if failed else expected_level_score(lls)
+    return _rating_results(doc, score, score is not None and len(set(lls)) > 1, failed,
                            loglikelihoods=dict(zip(LEVELS, lls)))
 
 
 def qa_ll_process_results(doc, results):
-    ll_yes, ll_no = _lls(results)
-    prediction = None if ll_yes == ll_no else ("yes" if ll_yes > ll_no else "no")
-    return qa_process_results(doc, [prediction or ""])
+    (ll_yes, ll_no), failed = _lls(doc, results)
+    prediction = None if failed or ll_yes == ll_no else ("yes" if ll_yes > ll_no else "no")
+    return qa_process_results(doc, [prediction or ""], failed=failed)
 
 
 # ----------------------------------------------------------------------------------- aggregations
+# Every metric is computed by `_metric`, which also says why a value is NaN (no scored videos, too few pairs
+# or generators, constant predictions, a failed fit); `nan_reasons` reports those reasons in the results
+# next to the numbers, and each NaN is logged with its reason.
 
 
-def _pairs(items):
-    rows = [i for i in items if isinstance(i, dict) and not math.isnan(float(i["mos"]))]
-    return [r["prediction"] for r in rows], [float(r["mos"]) for r in rows], [r["model"] for r in rows]
+def _answered(items) -> list[dict]:
+    return [i for i in items if isinstance(i, dict) and not i.get("failed")]
 
 
-def _safe(fn, *args):
+def _metric(name: str, items) -> tuple[float | dict, str | None]:
+    """(value, why it is NaN or None) of one aggregation over the items of a task."""
+    from love_plugins import metrics
+
+    items = [i for i in items if isinstance(i, dict)]
+    if name == "n_failed":
+        return sum(bool(i.get("failed")) for i in items), None
+    answered = _answered(items)
+    if not answered:
+        return math.nan, f"no answered requests ({len(items)} failed)" if items else "no requests"
+    if name == "parse_rate":
+        ok = sum(bool(i["parsed"]) if "parsed" in i else i.get("prediction") is not None for i in answered)
+        return ok / len(answered), None
+    if name in ("qa_accuracy", "qa_accuracy_by_dimension"):
+        rows = [i for i in answered if i["reference"] is not None]
+        if not rows:
+            return math.nan, "no reference answers"
+        if name == "qa_accuracy":
+            return sum(i["prediction"] == i["reference"] for i in rows) / len(rows), None
+        groups = defaultdict(list)
+        for i in rows:
+            groups[i["dimension"]].append(i["prediction"] == i["reference"])
+        return {dim: sum(hits) / len(hits) for dim, hits in sorted(groups.items())}, None
+    rows = [i for i in answered if not math.isnan(float(i["mos"]))]
+    pred, mos, models = [r["prediction"] for r in rows], [float(r["mos"]) for r in rows], [r["model"] for r in rows]
     try:
-        value = fn(*args)
-    except Exception:  # MetricError (too few pairs, constant input) or a failed fit
-        return math.nan
-    return float(value) if value is not None else math.nan
+        if name.startswith("model_"):
+            return float(metrics.model_level(pred, mos, models)[name.removeprefix("model_")]), None
+        fn = {"instance_srcc": metrics.srcc, "instance_plcc": metrics.plcc, "instance_krcc": metrics.krcc,
+              "instance_plcc_logistic": metrics.plcc_logistic}[name]
+        return float(fn(pred, mos)), None
+    except metrics.MetricError as exc:
+        return math.nan, str(exc)
+
+
+def _aggregate(name: str, items):
+    value, reason = _metric(name, items)
+    if reason:
+        logger.warning("%s is NaN: %s", name, reason)
+    return value
 
 
 def instance_srcc(items):
-    from love_plugins import metrics
-
-    return _safe(metrics.srcc, *_pairs(items)[:2])
+    return _aggregate("instance_srcc", items)
 
 
 def instance_plcc(items):
-    from love_plugins import metrics
-
-    return _safe(metrics.plcc, *_pairs(items)[:2])
+    return _aggregate("instance_plcc", items)
 
 
 def instance_krcc(items):
-    from love_plugins import metrics
-
-    return _safe(metrics.krcc, *_pairs(items)[:2])
+    return _aggregate("instance_krcc", items)
 
 
 def instance_plcc_logistic(items):
-    from love_plugins import metrics
-
-    return _safe(metrics.plcc_logistic, *_pairs(items)[:2])
-
-
-def _model_level(items, key):
-    from love_plugins import metrics
-
-    pred, mos, models = _pairs(items)
-    return _safe(lambda: metrics.model_level(pred, mos, models)[key])
+    return _aggregate("instance_plcc_logistic", items)
 
 
 def model_srcc(items):
-    return _model_level(items, "srcc")
+    return _aggregate("model_srcc", items)
 
 
 def model_plcc(items):
-    return _model_level(items, "plcc")
+    return _aggregate("model_plcc", items)
 
 
 def parse_rate(items):
-    items = [i for i in items if isinstance(i, dict)]
-    if not items:
-        return math.nan
-    ok = sum(bool(i["parsed"]) if "parsed" in i else i.get("prediction") is not None for i in items)
-    return ok / len(items)
+    return _aggregate("parse_rate", items)
 
 
 def qa_accuracy(items):
-    items = [i for i in items if isinstance(i, dict) and i["reference"] is not None]
-    if not items:
-        return math.nan
-    return sum(i["prediction"] == i["reference"] for i in items) / len(items)
+    return _aggregate("qa_accuracy", items)
 
 
 def qa_accuracy_by_dimension(items):
-    groups = defaultdict(list)
-    for item in items:
-        if isinstance(item, dict) and item["reference"] is not None:
-            groups[item["dimension"]].append(item["prediction"] == item["reference"])
-    return {dim: sum(hits) / len(hits) for dim, hits in sorted(groups.items())}
+    return _aggregate("qa_accuracy_by_dimension", items)
+
+
+def n_failed(items):
+    """Requests the model failed on; each is named in the log (and with its reason in the samples file)."""
+    failed = [i for i in items if isinstance(i, dict) and i.get("failed")]
+    if failed:
+        logger.warning("%d request(s) failed and were left out of the metrics: %s", len(failed),
+                       "; ".join(str(i["failed"]) for i in failed[:20]))
+    return len(failed)
+
+
+def nan_reasons(items):
+    """{metric: why it is NaN} for the task's metrics that are NaN; empty when none is."""
+    names = RATING_METRICS if any(isinstance(i, dict) and "mos" in i for i in items) else QA_METRICS
+    reasons = {}
+    for name in names[:-2]:
+        value, reason = _metric(name, items)
+        if reason and isinstance(value, float) and math.isnan(value):
+            reasons[name] = reason
+    return reasons
 
 
 def load_and_wrap(dataset: str, task: str, split: str = "test"):

@@ -80,14 +80,26 @@ class LoveProcessor:
             raise ValueError(f"tokenizer has no token {token!r}")
         return int(token_id)
 
-    def answer_token_id(self, task: str, word: str) -> int:
-        """The id of the first token of `word` in the answer slot of `task`'s conversation, as tokenized in
-        the whole prompt (the token at `target_positions + 1`)."""
+    def answer_tokens(self, task: str, word: str) -> list[int]:
+        """The ids of the tokens `word` spans in the answer slot of `task`'s conversation, as tokenized in the
+        whole prompt; the first is the token at `target_positions + 1`, whose probability LOVE reads."""
         request = TextRequest(prompt="a video", question="Is it?", word=word)
         text, _, word_start, _ = self._render(task, request)
         enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
-        index = _first_token_ending_after(enc["offset_mapping"], word_start)
-        return int(enc["input_ids"][index])
+        first = _first_token_ending_after(enc["offset_mapping"], word_start)
+        last = _first_token_ending_after(enc["offset_mapping"], word_start + len(word) - 1)
+        return [int(i) for i in enc["input_ids"][first : last + 1]]
+
+    def answer_token_id(self, task: str, word: str) -> int:
+        return self.answer_tokens(task, word)[0]
+
+    def multi_token_answers(self) -> list[str]:
+        """Answer words that span several tokens in their slot: for those, the probability read is the first
+        token's, an upper bound of the word's (LOVE's tokenizer has one token for each)."""
+        tasks = [t for t in ("perception", "correspondence") if t in self.config.task_prompts][:1]
+        words = [(t, w) for t in tasks for w in self.config.level_words]
+        words += [("qa", w) for w in (self.config.yes_word, self.config.no_word)]
+        return [w for t, w in words if len(self.answer_tokens(t, w)) > 1]
 
     # -- text ---------------------------------------------------------------------------------------
     def visual_block(self, task: str) -> str:

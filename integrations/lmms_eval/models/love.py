@@ -11,7 +11,8 @@ model_args:
                  and --batch_size 1 (lmms-eval's default, always sent) or auto leave the default
     dtype        "float32" / "bfloat16" (default: bf16 on GPU, fp32 on CPU)
     tasks        LOVE tasks to allow, joined with "+" (default: all the checkpoint has), e.g. perception+qa
-    num_workers  video-decoding worker processes (default 0)
+    num_workers  video-decoding worker processes (default: 0 on the CPU, up to 4 per GPU)
+    qa_prompt    "inference" (default for LOVE's weights) or "training": the authors' QA prompt to ask with
     perception_views  test-time views averaged for the perception score (default: the checkpoint's own,
                  1 for LOVE's weights, 8 for love-nano; love_plugins.views)
 
@@ -20,10 +21,16 @@ when the task is one of ours, else from the question text (LOVE's quality questi
 its correspondence question "... prompt:<text>" -> correspondence, anything else -> yes/no QA).
 Rating requests get LOVE's level sentence with the regression score, e.g.
 "The quality of the video is good. Score: 72.41/100" (the tasks' parser reads the "x/100");
-QA requests get "Yes" or "No" from LOVE's next-token probabilities. A video that cannot be read
-gets an empty answer (counted as unparsed). `loglikelihood` scores the continuations "yes"/"no"
-(log P from LOVE's QA head) and level words/sentences (a Gaussian of width 10 MOS points around
-LOVE's score, normalised over the five levels), so multiple-choice tasks over those work too.
+QA requests get "Yes" or "No" from LOVE's next-token probabilities. A request LOVE fails on (a video that
+cannot be read, a request without a video, out of memory at batch size 1) gets "[failed] <file>: <reason>"
+(`answers.FAILURE_PREFIX`): the tasks count it in `n_failed` and leave it out of every metric.
+
+`loglikelihood` (the `*_ll` tasks) returns LOVE's own next-token log-likelihoods at the answer position, as
+stage 1 trained them: for a level word, log P(word) of LOVE's LM head after "... is" in the task's answer
+sentence, over the whole vocabulary; for "yes"/"no", log P(Yes) / log P(No) of the QA task (`VideoScore.
+*_logprobs`). is_greedy says whether that word is the vocabulary's most likely token there. A failed request
+gets NaN. (Each answer word is one token of LOVE's tokenizer; for a tokenizer that splits one, the first
+token's log-probability is read, and a warning says so.)
 
 `LoveChat` (is_simple=False) reads the video and question from the task's `doc_to_messages`;
 `LoveSimple` (is_simple=True) from `doc_to_visual` and the context string.
@@ -33,18 +40,19 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from collections import defaultdict
 
+import torch
 from lmms_eval.api.model import lmms
 from lmms_eval.utils import simple_parse_args_string
 
-from integrations.lmms_eval.answers import LEVELS, level_to_score, score_to_level
+from integrations.lmms_eval.answers import FAILURE_PREFIX, LEVELS, score_to_level
 
 logger = logging.getLogger(__name__)
 
 LOVE_TASKS = ("perception", "correspondence", "qa")
-LEVEL_SIGMA = 10.0
 _SENTENCES = {
     "perception": "The quality of the video is {level}.",
     "correspondence": "The correspondence of the video and its prompt is {level}.",
@@ -89,19 +97,24 @@ def rating_answer(task: str, score: float) -> str:
     return f"{_SENTENCES[task].format(level=score_to_level(score))} Score: {score:.2f}/100"
 
 
-def level_logprobs(score: float, sigma: float = LEVEL_SIGMA) -> dict[str, float]:
-    """log P(level) for the five levels: a Gaussian around `score`, normalised over the levels."""
-    logits = {lvl: -0.5 * ((level_to_score(i + 1) - score) / sigma) ** 2 for i, lvl in enumerate(LEVELS)}
-    top = max(logits.values())
-    norm = top + math.log(sum(math.exp(v - top) for v in logits.values()))
-    return {lvl: v - norm for lvl, v in logits.items()}
-
-
 def _as_int(value, default: int) -> int:
     try:
         return max(1, int(value))
     except (TypeError, ValueError):
         return default
+
+
+def _workers_arg(value) -> int | None:
+    """model_args num_workers: None/"" = the scorer's default (0 on the CPU, up to 4 per GPU)."""
+    if value in (None, ""):
+        return None
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        workers = -1
+    if workers < 0:
+        raise ValueError(f"love: num_workers must be an integer >= 0, got {value!r}")
+    return workers
 
 
 def _views_arg(value) -> int | None:
@@ -119,25 +132,37 @@ class _LoveBase(lmms):
     """Shared implementation; see the module docstring."""
 
     def __init__(self, checkpoint: str = "auto", device: str | None = None, batch_size=8, dtype: str | None = None,
-                 tasks: str | None = None, num_workers=0, perception_views=None, **kwargs) -> None:
+                 tasks: str | None = None, num_workers=None, perception_views=None, qa_prompt=None,
+                 **kwargs) -> None:
         super().__init__()
         unknown = {k: v for k, v in kwargs.items() if k not in ("max_batch_size",)}
         if unknown:
             logger.warning("love: ignoring unknown model_args %s", sorted(unknown))
         from love_plugins.scorer import load
 
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun / accelerate launch: one rank per GPU
+            from accelerate import Accelerator
+
+            self.accelerator = Accelerator()
+            self._rank, self._world_size = self.accelerator.process_index, self.accelerator.num_processes
+            if not device:
+                local = self.accelerator.local_process_index
+                device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.scorer = load(self.checkpoint, device=device or None, dtype=dtype or None,
-                           batch_size=_as_int(batch_size, 8),
-                           perception_views=_views_arg(perception_views))
-        self.scorer.num_workers = int(num_workers) if str(num_workers).isdigit() else 0
+                           batch_size=_as_int(batch_size, 8), num_workers=_workers_arg(num_workers),
+                           perception_views=_views_arg(perception_views), qa_prompt=qa_prompt or None)
         available = tuple(self.scorer.tasks)
         wanted = tuple(t for t in re.split(r"[+;| ]+", tasks) if t) if tasks else available
         bad = [t for t in wanted if t not in available]
         if bad:
             raise ValueError(f"love: checkpoint {self.checkpoint!r} has no task(s) {bad}; it has {list(available)}")
         self.love_tasks = wanted
-        self._cache: dict[tuple, object] = {}
+        self._cache: dict[tuple, object] = {}  # request -> VideoScore (its `error` set if LOVE failed on it)
+        split = self.scorer.processor.multi_token_answers()
+        if split:
+            logger.warning("love: answer words %s span several tokens of this tokenizer; loglikelihood reads their "
+                           "first token's log-probability", split)
         logger.info("love: %s", self.scorer.describe())
 
     @classmethod
@@ -150,6 +175,11 @@ class _LoveBase(lmms):
             # model_args batch_size=1 still forces one video per forward pass.
             extra.pop("batch_size")
         return cls(**args, **extra)
+
+    @property
+    def device(self) -> torch.device:
+        """This rank's device (lmms-eval's multi-process evaluator gathers counts on it)."""
+        return self.scorer.device
 
     # -- request unpacking -------------------------------------------------------------------------
     def _doc(self, task, split, doc_id):
@@ -197,7 +227,10 @@ class _LoveBase(lmms):
 
     # -- scoring -----------------------------------------------------------------------------------
     def _score(self, items: list[tuple[str, str | None, str, str | None, str | None]]) -> list:
-        """items: (key, video, love_task, prompt, question) -> VideoScore-or-None per item (cached)."""
+        """items: (key, video, love_task, prompt, question) -> a VideoScore per item (cached); a failure is a
+        VideoScore with `error` set, never a score."""
+        from love_plugins.scorer import VideoScore
+
         todo = defaultdict(list)
         for key, video, task, prompt, question in items:
             if key in self._cache:
@@ -205,8 +238,7 @@ class _LoveBase(lmms):
             if task not in self.love_tasks:
                 raise ValueError(f"love: request needs LOVE task {task!r}, but model_args tasks= allows {list(self.love_tasks)}")
             if video is None:
-                logger.warning("love: request without a video (%s); answering ''", key)
-                self._cache[key] = None
+                self._cache[key] = VideoScore(video="", error=f"request without a video ({task}: {question or prompt})")
                 continue
             todo[task].append((key, video, prompt, question))
         for task, group in todo.items():
@@ -217,9 +249,11 @@ class _LoveBase(lmms):
                 tasks=[task],
             )
             for (key, *_), result in zip(group, scores):
-                if result.error:
-                    logger.warning("love: %s", result.error)
-                self._cache[key] = result if not result.error else None
+                self._cache[key] = result
+        for item in items:
+            result = self._cache[item[0]]
+            if result.error:
+                logger.warning("love: failed: %s", result.error)
         return [self._cache[item[0]] for item in items]
 
     def _items(self, requests):
@@ -232,8 +266,8 @@ class _LoveBase(lmms):
 
     @staticmethod
     def _answer(task: str, result) -> str:
-        if result is None:
-            return ""
+        if result.error:
+            return f"{FAILURE_PREFIX}{result.error}"
         if task == "qa":
             return "Yes" if result.qa_answer == "yes" else "No"
         return rating_answer(task, getattr(result, task))
@@ -252,7 +286,8 @@ class _LoveBase(lmms):
         return self.generate_until(requests)
 
     def loglikelihood(self, requests) -> list[tuple[float, bool]]:
-        out = []
+        """LOVE's next-token log-likelihood of the continuation at the answer position (module docstring)."""
+        routed = []
         for request in requests:
             args = request.args
             continuation = str(args[1]).strip().lower().rstrip(".!? ")
@@ -260,25 +295,26 @@ class _LoveBase(lmms):
             task, prompt, question = route(doc, text)
             words = re.findall(r"[a-z]+", continuation)
             if continuation in ("yes", "no"):
-                task = "qa"
+                task, word = "qa", continuation
                 question = question or (text.strip().splitlines()[0] if text.strip() else None)
-            elif not any(w in LEVELS for w in words):
-                raise NotImplementedError(
-                    f"love: loglikelihood is defined for 'yes'/'no' and LOVE's level words, not {args[1]!r}"
-                )
-            elif task == "qa":
-                task = "perception"
-            key = (video, task, prompt, question)
-            (result,) = self._score([(key, video, task, prompt, question)])
-            if result is None:
-                out.append((-math.inf, False))
-            elif task == "qa":
-                p = result.qa_p_yes if continuation == "yes" else result.qa_p_no
-                out.append((math.log(max(float(p), 1e-12)), result.qa_answer == continuation))
+            elif len(set(words) & set(LEVELS)) == 1:
+                word = next(w for w in words if w in LEVELS)
+                task = "perception" if task == "qa" else task
             else:
-                level = [w for w in words if w in LEVELS][-1]
-                score = getattr(result, task)
-                out.append((level_logprobs(score)[level], score_to_level(score) == level))
+                raise NotImplementedError(
+                    f"love: loglikelihood is defined for 'yes'/'no' and one of LOVE's level words, not {args[1]!r}"
+                )
+            routed.append(((video, task, prompt, question), video, task, prompt, question, word))
+        results = self._score([r[:5] for r in routed])
+        out = []
+        for (_, _, task, _, _, word), result in zip(routed, results):
+            if result.error:
+                out.append((math.nan, False))
+                continue
+            logprobs = getattr(result, f"{task}_logprobs")
+            top_is_answer = result.qa_argmax_is_yes_no if task == "qa" else getattr(result, f"{task}_argmax_is_level")
+            greedy = bool(top_is_answer) and max(logprobs, key=logprobs.get) == word
+            out.append((float(logprobs[word]), greedy))
         return out
 
 

@@ -16,6 +16,8 @@ from integrations.lmms_eval.taskutils import (  # noqa: F401
     load_and_wrap,
     model_plcc,
     model_srcc,
+    n_failed,
+    nan_reasons,
     parse_rate,
     qa_accuracy,
     qa_accuracy_by_dimension,
