@@ -31,12 +31,15 @@ def _available_commands() -> dict[str, tuple[str, str]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from .commands.options import OneLineParser
+
+    parser = OneLineParser(
         prog="love-eval",
         description="LOVE metric for AI-generated videos: scoring, evaluation, training, conversion.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
     for name, (module_name, help_text) in _available_commands().items():
         module = importlib.import_module(module_name)
@@ -47,13 +50,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done; 1 some videos failed (each recorded with its reason) or an unexpected error; 2 a bad
+    option, input file or checkpoint. Errors are one line on stderr; `--debug` shows the traceback of an
+    unexpected one."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"love-eval {args.command}: interrupted (rerun the same command to resume)", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        from .errors import LoveError
+
+        text = str(exc).strip().splitlines()
+        reason = text[0] if text else type(exc).__name__
+        if isinstance(exc, LoveError):
+            print(f"love-eval {args.command}: error: {reason}", file=sys.stderr)
+            return 2
+        print(f"love-eval {args.command}: error: {type(exc).__name__}: {reason} (--debug shows the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -174,21 +174,24 @@ class ResultsWriter:
 # Parts of a run description that change results (not device, versions or timestamps). The later ones are
 # compared only where the earlier run recorded them (files from before they were recorded still resume).
 _RESULT_KEYS = ("model", "checkpoint", "tasks", "sampler", "dtype")
-_LATER_RESULT_KEYS = ("perception_views", "qa_prompt")
+_LATER_RESULT_KEYS = ("perception_views", "qa_prompt", "batch_size")
 
 
 def _check_same_run(path: Path, run_info: dict) -> None:
     info_path = run_info_path(path)
     if path.exists() and info_path.exists():
         previous = json.loads(info_path.read_text(encoding="utf-8"))
-        if not _same_run(previous, run_info):
-            raise LoveError(f"{path}: holds results of a different run configuration ({info_path}); pass "
-                            "--overwrite or choose another output file")
+        changed = _differences(previous, run_info)
+        if changed:
+            raise LoveError(f"{path}: holds results of a different run configuration ({'; '.join(changed)}; see "
+                            f"{info_path.name}); pass --overwrite or choose another output file")
 
 
-def _same_run(previous: dict, current: dict) -> bool:
+def _differences(previous: dict, current: dict) -> list[str]:
+    """What changed between two runs, as `key old -> new`, among the keys that change results."""
     keys = _RESULT_KEYS + tuple(k for k in _LATER_RESULT_KEYS if k in previous)
-    return all(previous.get(k) == current.get(k) for k in keys)
+    return [f"{k} {previous.get(k)!r} -> {current.get(k)!r}" if k not in ("sampler",) else "sampler"
+            for k in keys if previous.get(k) != current.get(k)]
 
 
 def write_rows_atomic(path: str | Path, rows: Iterable[dict], run_info: dict) -> None:

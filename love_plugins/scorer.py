@@ -279,6 +279,9 @@ class Scorer:
             "sampler": self.sampler.to_dict(),
             "perception_views": self.perception_views,
             "qa_prompt": self.qa_prompt,
+            # Scores of one video differ in the last digits (up to 3e-5) between batch sizes (padding and
+            # kernel blocking): a resume with another batch size is refused rather than mixed.
+            "batch_size": self.batch_size,
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": str(self.device),
             "versions": {

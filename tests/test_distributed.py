@@ -79,5 +79,6 @@ def test_a_resume_with_another_number_of_processes_reuses_the_work_done(manifest
         assert a["perception"] == pytest.approx(b["perception"], rel=1e-5, abs=1e-6)
     assert not list(tmp_path.glob("run.rank*"))  # merged into run.jsonl: not read again
     scored.clear()
-    assert cli_main(["score", str(manifest), "--model", "tiny-random", "--out", str(out), "--no-progress"]) == 0
+    assert cli_main(["score", str(manifest), "--model", "tiny-random", "--batch-size", "2", "--out", str(out),
+                     "--no-progress"]) == 0
     assert scored == [] and len(read_rows(out)) == 8

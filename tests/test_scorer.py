@@ -255,3 +255,26 @@ def test_the_llm_pass_builds_no_kv_cache(scorer, suite, monkeypatch):
     monkeypatch.setattr(type(llm), "forward", lambda self, *a, **kw: seen.append(kw.get("use_cache")) or real(self, *a, **kw))
     scorer.score(str(root / rows[0]["video"]))
     assert seen and all(flag is False for flag in seen)
+
+
+def test_bad_input_never_costs_earlier_results(suite, tmp_path, capsys):
+    """`--overwrite` keeps the old results until the new run has validated its inputs and loaded its model; a
+    resume with another batch size (scores differ in the last digits) is refused like a changed model."""
+    root, rows = suite
+    video = str(root / rows[0]["video"])
+    out = tmp_path / "scores.jsonl"
+    assert cli_main(["score", video, "--model", "tiny-random", "--batch-size", "2", "--out", str(out),
+                     "--no-progress"]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert cli_main(["score", video, "--model", str(tmp_path / "no-bundle"), "--out", str(out), "--overwrite",
+                     "--no-progress"]) == 2
+    assert out.read_bytes() == before and "no-bundle: no such bundle directory" in capsys.readouterr().err
+    assert cli_main(["score", video, "--model", "tiny-random", "--batch-size", "1", "--out", str(out),
+                     "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "batch_size 2 -> 1" in err[0] and "--overwrite" in err[0]
+    assert out.read_bytes() == before
+    with pytest.raises(SystemExit) as exit_info:  # parsed before anything: the file is not emptied
+        cli_main(["score", video, "--model", "tiny-random", "--batch-size", "0", "--out", str(out), "--overwrite"])
+    assert exit_info.value.code == 2 and out.read_bytes() == before

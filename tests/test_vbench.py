@@ -89,7 +89,8 @@ def _full_info_entry(row: dict, dims: list[str]) -> dict:
 def _check_results(path: Path, expected_videos: set[str]) -> dict:
     results = json.loads(path.read_text())
     assert list(results) == ALL_DIMS
-    for dim, (overall, per_video) in results.items():
+    for dim, (overall, per_video, *problems) in results.items():
+        assert not problems or problems == [{"failed_videos": []}], (dim, problems)  # nothing failed here
         videos = {r["video_path"] for r in per_video}
         assert videos == expected_videos, dim
         values = [r["video_results"] for r in per_video]
@@ -144,12 +145,15 @@ def test_package_imports_without_vbench():
      ["spatial_relationship"], ["Is the bicycle on the left of the car?"]),
     ("A beautiful coastal beach in spring, waves lapping on sand, oil painting",
      {"appearance_style": {"appearance_style": "oil painting"}}, ["appearance_style"],
-     ["Is the video rendered in this style: oil painting?"]),
-    ("A person is riding a bike", {}, ["human_action"], ["Is the person riding a bike?"]),
+     ['Is the video in the style "oil painting"?']),
+    ("A person is archery", {}, ["human_action"], ['Does the video show a person doing "archery"?']),
     ("A beautiful coastal beach in spring, waves lapping on sand, zoom in", {}, ["temporal_style"],
-     ["Does the video show this camera or motion style: zoom in?"]),
+     ['Does the video show the camera or motion effect "zoom in"?']),
     ("Close up of grapes on a rotating table.", {}, ["overall_consistency"],
-     ["Does the video show close up of grapes on a rotating table?"]),
+     ['Does the video match the description "Close up of grapes on a rotating table"?']),
+    ("In a still frame, a stop sign", {}, ["temporal_flickering"],
+     ['Does the video match the description "In a still frame, a stop sign"?']),
+    ("scissors", {"object_class": {"object": "scissors"}}, ["object_class"], ["Are there scissors in the video?"]),
 ])
 def test_vbench_question_templates(prompt, aux, dims, expected):
     entry = {"prompt_en": prompt, "dimension": dims, "auxiliary_info": aux}
@@ -188,8 +192,39 @@ def test_own_qa_pairs_take_precedence_and_fallback_can_be_off():
     with pytest.raises(ValueError, match="yes or no"):
         questions.questions_for_entry({"prompt_en": "x", "love_qa": [{"question": "Q?", "answer": "maybe"}]})
     assert questions.questions_for_entry({"prompt_en": "TV on a table.", "dimension": []})[0][
-        "question"] == "Does the video show TV on a table?"
+        "question"] == 'Does the video match the description "TV on a table"?'
     assert questions.questions_for_entry({"prompt_en": "a cat", "dimension": []}, fallback=False) == []
+
+
+def _is_well_formed_yes_no_question(question: str) -> bool:
+    """A yes/no question (Is/Are/Does/Do ... ?), quotes balanced, no empty slot or doubled space, 'a'/'an'
+    agreeing with the next word outside quotes, no 'a' before a plural-only noun, and no unquoted clause
+    after 'show' (a prompt such as 'In a still frame, a stop sign' or 'A raccoon is playing')."""
+    import re
+
+    if not re.fullmatch(r"(Is|Are|Does|Do) [^?]*\S\?", question) or "  " in question or question.count('"') % 2:
+        return False
+    unquoted = re.sub(r'"[^"]*"', '"Q"', question)
+    if re.search(r"\ba [aeiouAEIOU]", unquoted) or re.search(r"\ban [^aeiouAEIOU\W]", unquoted):
+        return False
+    if re.search(r"\ba (" + "|".join(questions.PLURAL_ONLY) + r")\b", unquoted) or "{" in question:
+        return False
+    shown = re.search(r"\bshow (.+)\?$", unquoted)
+    return not (shown and re.search(r"(^in\b|,|\b(is|are|was)\b)", shown.group(1), re.IGNORECASE)
+                and '"' not in shown.group(1))
+
+
+def test_every_question_of_the_vbench_full_info_reads_as_english(vbench):
+    """All questions `love_task_accuracy` asks of VBench's standard prompt suite (every auxiliary-info type,
+    the prompt-borne human actions and camera motions, and the fallback) are well-formed yes/no questions."""
+    entries = json.loads((Path(vbench.__file__).parent / "VBench_full_info.json").read_text())
+    asked = [q["question"] for entry in entries for q in questions.questions_for_entry(entry)]
+    assert len(asked) >= len(entries)
+    bad = [q for q in asked if not _is_well_formed_yes_no_question(q)]
+    assert bad == [], bad[:10]
+    for malformed in ("Does the video show in a still frame, a stop sign?", "Is there a scissors in the video?",
+                      "Is there an bicycle in the video?", "Is the person archery", "Is the video in {style}?"):
+        assert not _is_well_formed_yes_no_question(malformed), malformed
 
 
 def test_every_vbench_prompt_with_auxiliary_info_gets_a_question(vbench):
@@ -228,17 +263,19 @@ def test_compute_functions_follow_vbench_contract(tmp_path):
     json_dir.write_text(json.dumps(info))
     stub = StubScorer()
 
-    overall, per_video = dimensions.compute_love_perception(json_dir, "cpu", [], love_scorer=stub)
+    overall, per_video, problems = dimensions.compute_love_perception(json_dir, "cpu", [], love_scorer=stub)
     assert [Path(r["video_path"]).name for r in per_video] == ["ab.mp4", "abcd.mp4", "abcdefghijklmnop.mp4"]
+    assert [(Path(f["video_path"]).name, f["error"]) for f in problems["failed_videos"]] == [
+        ("broken.mp4", f"{tmp_path / 'broken.mp4'}: cannot decode")]  # listed, in no mean
     assert [r["love_mos"] for r in per_video] == [60.0, 80.0, 200.0]
     assert [r["video_results"] for r in per_video] == [0.6, 0.8, 1.0]  # MOS / 100, clipped to [0, 1]
     assert overall == pytest.approx(0.8)
 
-    overall, per_video = dimensions.compute_love_correspondence(json_dir, "cpu", [], love_scorer=stub)
+    overall, per_video, _ = dimensions.compute_love_correspondence(json_dir, "cpu", [], love_scorer=stub)
     assert [r["prompt"] for r in per_video] == ["a red bicycle", "a red bicycle"]
     assert overall == pytest.approx((0.06 + 0.08) / 2)
 
-    overall, per_video = dimensions.compute_love_task_accuracy(json_dir, "cpu", [], love_scorer=stub)
+    overall, per_video, _ = dimensions.compute_love_task_accuracy(json_dir, "cpu", [], love_scorer=stub)
     by_name = {Path(r["video_path"]).name: r for r in per_video}
     assert by_name["abcdefghijklmnop.mp4"]["video_results"] == 0.5  # own QA pairs: one of two right
     assert by_name["ab.mp4"]["questions"][0]["question"] == "Is there a red bicycle in the video?"
@@ -331,7 +368,7 @@ def test_evaluate_vbench_standard_mode(synth, love_scorer, vbench, tmp_path):
     assert len(saved["love_perception"][1]) == len(expected) + 1
 
     text = report.format_report({"synthetic": report.vbench_scores(out / "synthetic_eval_results.json")})
-    assert "love_task_accuracy" in text and "15 of 16 VBench dimensions missing" in text
+    assert "love_task_accuracy" in text and "n/a (1 of 7 dimensions)" in text and "n/a (1 of 16 dimensions)" in text
 
 
 def test_evaluate_custom_input_mode(synth, love_scorer, vbench, tmp_path):
@@ -357,7 +394,7 @@ def test_evaluate_custom_input_mode(synth, love_scorer, vbench, tmp_path):
     shape = rows[0]["scene"]["prompt_described"]["shape"]
     assert f"Is there a {shape} in the video?" in tasks[rows[0]["prompt"]]
     assert tasks[rows[1]["prompt"]] == ["Is the video a cartoon?"]
-    assert tasks[rows[2]["prompt"]] == [f"Does the video show {rows[2]['prompt']}?"]
+    assert tasks[rows[2]["prompt"]] == [f'Does the video match the description "{rows[2]["prompt"]}"?']
 
     # prompts from a dict {file name: prompt}
     by_index = tmp_path / "indexed"
@@ -385,7 +422,7 @@ def test_report_matches_vbench_scoring():
         lo, hi = report.NORMALIZATION[d]
         return (raw[d] - lo) / (hi - lo) * report.WEIGHTS[d]
 
-    quality = sum(norm(d) for d in report.QUALITY_DIMENSIONS) / 6.5  # dynamic_degree weighs 0.5
+    quality = sum(norm(d) for d in report.QUALITY_DIMENSIONS) / 6.5  # dynamic_degree weighs 0.5 (in norm)
     semantic = sum(norm(d) for d in report.SEMANTIC_DIMENSIONS) / 9
     assert scores["quality"] == pytest.approx(quality)
     assert scores["semantic"] == pytest.approx(semantic)
@@ -400,6 +437,22 @@ def test_report_matches_vbench_scoring():
     text = report.format_report({"m": folded}, fold_love=True)
     assert text.splitlines()[0].startswith("| model | Quality | Semantic | Total | love_perception")
     assert "Total + LOVE" in text
+
+
+def test_a_partial_run_shows_what_was_computed_and_no_made_up_totals():
+    """Once printed Quality -30.68 %, Total -24.55 % (missing dimensions counted as 0) and left out the one
+    VBench dimension computed; now every computed dimension is listed, raw and normalised, and the totals
+    are n/a with their coverage."""
+    scores = report.vbench_scores({"temporal_flickering": [0.983, []], "love_perception": [0.71, [], {}]})
+    assert scores["quality"] is scores["semantic"] is scores["total"] is None
+    assert scores["coverage"] == {"quality": (1, 7), "semantic": (0, 9), "total": (1, 16)}
+    flicker = scores["dimensions"]["temporal_flickering"]
+    assert flicker["raw"] == 0.983 and flicker["normalized"] == pytest.approx((0.983 - 0.6293) / (1 - 0.6293))
+    text = report.format_report({"partial": scores})
+    assert "| partial | n/a (1 of 7 dimensions) | n/a (0 of 9 dimensions) | n/a (1 of 16 dimensions) | 71.00% |" in text
+    assert "| temporal_flickering | quality | 98.30% | 95.41% |" in text
+    assert "| love_perception | LOVE | 71.00% | 71.00% |" in text
+    assert not __import__("re").search(r"-\d+(\.\d+)?%", text)  # no negative percentage anywhere
 
 
 def test_report_cli(tmp_path, capsys):

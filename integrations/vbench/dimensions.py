@@ -1,10 +1,12 @@
 """The three LOVE dimensions with VBench's dimension contract, free of any vbench import.
 
-`compute_<dimension>(json_dir, device, submodules_list, **kwargs) -> (overall, per_video)` where
+`compute_<dimension>(json_dir, device, submodules_list, **kwargs) -> (overall, per_video, problems)` where
 `json_dir` is the evaluation's full-info JSON (a list of entries with `prompt_en`, `dimension`,
-`video_list` and optional `auxiliary_info` / `love_qa`), and `per_video` is a list of
-`{"video_path": ..., "video_results": float in [0, 1], ...}`; `overall` is the mean of the
-per-video values. Extra keys in a per-video entry are LOVE's raw outputs.
+`video_list` and optional `auxiliary_info` / `love_qa`), `per_video` is a list of
+`{"video_path": ..., "video_results": float in [0, 1], ...}`, `overall` is the mean of the per-video values,
+and `problems` is `{"failed_videos": [{"video_path", "error"}, ...]}`: the videos LOVE could not score, which
+are in no mean. VBench stores the tuple as it is (`{dimension: [overall, per_video, problems]}`); its readers
+take the first two. Extra keys in a per-video entry are LOVE's raw outputs.
 
 | dimension | per video (VBench 0-1 scale) |
 |---|---|
@@ -124,7 +126,7 @@ def _clip01(value: float) -> float:
 
 
 # -- perception and correspondence ------------------------------------------------------------------
-def _score_dimension(task: str, dimension: str, json_dir, device, kwargs: dict) -> tuple[float, list[dict]]:
+def _score_dimension(task: str, dimension: str, json_dir, device, kwargs: dict) -> tuple[float, list[dict], dict]:
     pairs = []
     for entry in load_entries(json_dir, dimension):
         prompt = entry.get("prompt_en") or entry.get("prompt") or ""
@@ -135,6 +137,7 @@ def _score_dimension(task: str, dimension: str, json_dir, device, kwargs: dict) 
             pairs.append((str(video), prompt))
     pairs = _shard(list(dict.fromkeys(pairs)))
     per_video: list[dict] = []
+    failed: list[dict] = []
     if pairs:
         scorer = get_scorer(device, **kwargs)
         prompts = [p for _, p in pairs] if task == "correspondence" else None
@@ -142,14 +145,15 @@ def _score_dimension(task: str, dimension: str, json_dir, device, kwargs: dict) 
         for (video, prompt), result in zip(pairs, results):
             if getattr(result, "error", None):
                 logger.warning("%s: %s", dimension, result.error)
+                failed.append({"video_path": video, "error": result.error})
                 continue
             mos = float(getattr(result, task))
             row = {"video_path": video, "video_results": _clip01(mos / 100.0), "love_mos": mos}
             if task == "correspondence":
                 row["prompt"] = prompt
             per_video.append(row)
-    per_video = _gather(per_video)
-    return _overall(per_video, dimension), per_video
+    per_video, failed = _gather(per_video), _gather(failed)
+    return _overall(per_video, dimension), per_video, {"failed_videos": failed}
 
 
 def compute_love_perception(json_dir, device, submodules_list=None, **kwargs):
@@ -178,11 +182,11 @@ def compute_love_task_accuracy(json_dir, device, submodules_list=None, **kwargs)
     mine = set(videos)
     asks = [(v, qa) for v, qa in asks if v in mine]
     per_video: list[dict] = []
+    failed: dict[str, str] = {}
     if asks:
         scorer = get_scorer(device, **kwargs)
         results = scorer.score([v for v, _ in asks], questions=[qa["question"] for _, qa in asks], tasks=("qa",))
         by_video: dict[str, list[dict]] = {v: [] for v in videos}
-        failed: dict[str, str] = {}
         for (video, qa), result in zip(asks, results):
             if getattr(result, "error", None):
                 failed[video] = result.error
@@ -206,7 +210,8 @@ def compute_love_task_accuracy(json_dir, device, submodules_list=None, **kwargs)
                 "questions": answers,
             })
     per_video = _gather(per_video)
-    return _overall(per_video, "love_task_accuracy"), per_video
+    failures = _gather([{"video_path": v, "error": e} for v, e in failed.items()])
+    return _overall(per_video, "love_task_accuracy"), per_video, {"failed_videos": failures}
 
 
 COMPUTE_FUNCTIONS = {

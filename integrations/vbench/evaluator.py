@@ -12,18 +12,19 @@ first access to `LoveVBench`, so the rest of the package works without vbench.
 
 from __future__ import annotations
 
-from .mixin import LoveDimensionsMixin
+from .mixin import LoveDimensionsMixin, love_evaluator_class
 
 __all__ = ["LoveVBench"]
 
 try:
-    from vbench import VBench as _VBench
+    import vbench as _vbench
 except ImportError as _exc:  # pragma: no cover - exercised by the no-vbench subprocess test
     raise ImportError(
         "LoveVBench needs the optional vbench package: pip install --no-deps vbench==0.1.5 "
         f"(import failed: {_exc})"
     ) from _exc
 
-
-class LoveVBench(LoveDimensionsMixin, _VBench):
-    """VBench 0.1.5 plus `love_perception`, `love_correspondence`, `love_task_accuracy`."""
+# With the import hook (integrations.vbench.hook), `vbench.VBench` already is this class.
+LoveVBench = (_vbench.VBench if issubclass(_vbench.VBench, LoveDimensionsMixin)
+              else love_evaluator_class(_vbench.VBench, "vbench"))
+LoveVBench.__doc__ = "VBench 0.1.5 plus `love_perception`, `love_correspondence`, `love_task_accuracy`."

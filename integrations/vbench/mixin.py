@@ -13,13 +13,18 @@ contract; `evaluator.LoveVBench` is it applied to vbench 0.1.5's `VBench`, and
 
 `evaluate` keeps VBench's signature and output file (`{name}_eval_results.json` =
 `{dimension: [overall, per_video]}`); `love_*` dimensions go to `compute_love_*`, every other
-dimension to the base package's own module, called as `VBench.evaluate` calls it.
+dimension to the base package's own module, called as `VBench.evaluate` calls it. What could not be
+scored is listed beside each dimension's numbers, as a third element `{"failed_videos": [...],
+"skipped_files": [...]}`: videos LOVE failed on, and (custom-input mode) files of the videos folder that
+VBench's own filter leaves out (it reads only .mp4, .gif, .jpg and .png; .avi, .webm, .mov, ... are
+skipped, which VBench does silently).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +33,11 @@ from .dimensions import LOVE_DIMENSIONS, _world, compute, is_love_dimension
 
 __all__ = ["LoveDimensionsMixin", "love_evaluator_class"]
 
+logger = logging.getLogger(__name__)
+
 SCOPES = ("auto", "all")
+# What VBench's custom-input mode reads from a folder (its build_full_info_json filter).
+VBENCH_CUSTOM_SUFFIXES = (".mp4", ".gif", ".jpg", ".png")
 
 
 class LoveDimensionsMixin:
@@ -97,6 +106,19 @@ class LoveDimensionsMixin:
                 return {**entry, "love_qa": list(self.love_qa[key])}
         return entry
 
+    def skipped_files(self, videos_path, mode: str) -> list[str]:
+        """Files of a custom-input folder that VBench's filter leaves out (logged: VBench says nothing)."""
+        if mode != "custom_input" or not os.path.isdir(videos_path):
+            return []
+        skipped = sorted(os.path.join(videos_path, f) for f in os.listdir(videos_path)
+                         if os.path.isfile(os.path.join(videos_path, f)) and not f.startswith(".")
+                         and os.path.splitext(f)[1].lower() not in VBENCH_CUSTOM_SUFFIXES)
+        if skipped:
+            logger.warning("VBench's custom-input mode reads only %s files: %d file(s) of %s skipped: %s",
+                           "/".join(VBENCH_CUSTOM_SUFFIXES), len(skipped), videos_path,
+                           ", ".join(os.path.basename(f) for f in skipped[:10]))
+        return skipped
+
     def build_full_info_json(self, videos_path, name, dimension_list, prompt_list=[], *args, **kwargs):  # noqa: B006 - VBench's signature
         love = [d for d in dimension_list if is_love_dimension(d)]
         mode = kwargs.get("mode", "vbench_standard")
@@ -144,19 +166,31 @@ class LoveDimensionsMixin:
             utils = importlib.import_module(f"{self.vbench_package}.utils")
             submodules = utils.init_submodules(others, local=local, read_frame=read_frame)
         info_path = self.build_full_info_json(videos_path, name, dimension_list, prompt_list, mode=mode, **kwargs)
+        skipped = self.skipped_files(videos_path, mode)
         love_kwargs = {**self.love_options, **{k: v for k, v in kwargs.items() if k.startswith("love_")}}
         results = {}
         for dimension in dimension_list:
             if is_love_dimension(dimension):
-                results[dimension] = compute(dimension, info_path, self.device, [], **love_kwargs)
+                result = compute(dimension, info_path, self.device, [], **love_kwargs)
             else:
                 func = self._dimension_function(dimension)
-                results[dimension] = func(info_path, self.device, submodules.get(dimension, []), **kwargs)
+                result = func(info_path, self.device, submodules.get(dimension, []), **kwargs)
+            results[dimension] = _with_problems(result, skipped)
         if _world()[0] == 0:
             output = os.path.join(self.output_path, f"{name}_eval_results.json")
             _save(results, output)
             print(f"Evaluation results saved to {output}")
         return results
+
+
+def _with_problems(result, skipped: list[str]):
+    """A dimension's result with what could not be scored beside its numbers (see the module docstring)."""
+    if not isinstance(result, (list, tuple)) or len(result) not in (2, 3):
+        return result
+    problems = dict(result[2]) if len(result) == 3 and isinstance(result[2], dict) else {}
+    if skipped:
+        problems["skipped_files"] = skipped
+    return [result[0], result[1], problems] if problems or len(result) == 3 else list(result)
 
 
 def _save(data, path) -> None:

@@ -9,21 +9,21 @@ Templates (``{a}`` is "a" or "an"; one question per line of this table):
 
 | source | key(s) | question |
 |---|---|---|
-| VBench `object_class` | object | Is there {a} {object} in the video? |
+| VBench `object_class` | object | Is there {a} {object} in the video? (Are there {object} in the video? for scissors, skis) |
 | VBench `multiple_objects` | object = "A and B" | Is there {a} {A} in the video? / ... {B} ... (one per object) |
 | VBench `color` | color (+ object read off the prompt) | Is there {a} {color} {object} in the video? |
 | VBench `scene` | scene.scene | Does the video take place in {a} {scene}? |
 | VBench `spatial_relationship` | object_a, relationship, object_b | Is the {object_a} {relationship} the {object_b}? |
-| VBench `appearance_style` | appearance_style | Is the video rendered in this style: {style}? |
-| VBench `human_action` | action read off "A person is {action}" | Is the person {action}? |
-| VBench `temporal_style` | style = prompt text after its last comma | Does the video show this camera or motion style: {style}? |
+| VBench `appearance_style` | appearance_style | Is the video in the style "{style}"? |
+| VBench `human_action` | action read off "A person is {action}" (a Kinetics label) | Does the video show a person doing "{action}"? |
+| VBench `temporal_style` | style = prompt text after its last comma | Does the video show the camera or motion effect "{style}"? |
 | generic `count` | count (+ object, else "object") | Is there exactly one {object} in the video? / Are there exactly {n} {object}s in the video? |
 | generic `color` | color (no object) | Is there {a} {color} object in the video? |
 | generic `shape` / `object` | shape or object | Is there {a} {shape} in the video? |
 | generic `motion` | motion (left/right/up/down/still) | Is the object moving {motion}? (Are the objects ... when count > 1) |
 | generic `action` | action | Does the video show {action}? |
 | generic `background` | background | Is the background {background}? |
-| none of the above | prompt | Does the video show {prompt}? (can be switched off) |
+| none of the above | prompt | Does the video match the description "{prompt}"? (can be switched off) |
 
 The generic keys match the synthetic suite's wording (`love_plugins.synth.prompts`), on which the
 demonstration model love-nano was trained.
@@ -44,19 +44,20 @@ __all__ = [
 
 QUESTION_TEMPLATES: dict[str, str] = {
     "object_class": "Is there {a} {object} in the video?",
+    "object_class_plural": "Are there {object} in the video?",
     "color": "Is there {a} {color} {object} in the video?",
     "scene": "Does the video take place in {a} {scene}?",
     "spatial_relationship": "Is the {object_a} {relationship} the {object_b}?",
-    "appearance_style": "Is the video rendered in this style: {style}?",
-    "human_action": "Is the person {action}?",
-    "temporal_style": "Does the video show this camera or motion style: {style}?",
+    "appearance_style": 'Is the video in the style "{style}"?',
+    "human_action": 'Does the video show a person doing "{action}"?',
+    "temporal_style": 'Does the video show the camera or motion effect "{style}"?',
     "count_one": "Is there exactly one {object} in the video?",
     "count_many": "Are there exactly {number} {objects} in the video?",
     "motion_one": "Is the {object} {motion}?",
     "motion_many": "Are the {objects} {motion}?",
     "action": "Does the video show {action}?",
     "background": "Is the background {background}?",
-    "fallback": "Does the video show {prompt}?",
+    "fallback": 'Does the video match the description "{prompt}"?',
 }
 
 _NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
@@ -87,9 +88,15 @@ def _q(kind: str, dimension: str, **fields) -> dict:
     return {"question": QUESTION_TEMPLATES[kind].format(**fields), "answer": "yes", "dimension": dimension}
 
 
+# Nouns that are plural only (COCO's, as in VBench's object list): "Are there scissors", not "Is there a".
+PLURAL_ONLY = {"scissors", "skis", "glasses", "pants", "trousers", "binoculars", "tongs"}
+
+
 def _there_is(thing: str, dimension: str) -> dict:
     thing = _ARTICLES.sub("", _clean(thing))
-    return _q("object_class", dimension, a=article(thing), object=thing)
+    if thing.lower() in PLURAL_ONLY:
+        return _q("object_class_plural", dimension, object=thing)
+    return _q("object_class", dimension, a=article(thing), object="TV" if thing == "tv" else thing)
 
 
 def _object_of_color_prompt(prompt: str, color: str) -> str:
@@ -177,11 +184,9 @@ def questions_from_attributes(attributes: Mapping) -> list[dict]:
 
 
 def fallback_question(prompt: str) -> dict:
-    text = _clean(prompt)
-    first = text.split(" ", 1)[0]
-    if not (len(first) > 1 and first.isupper()):  # keep acronyms such as "TV"
-        text = text[:1].lower() + text[1:]
-    return _q("fallback", "overall", prompt=text)
+    """The prompt quoted whole: a prompt is a phrase or a sentence ("A raccoon is playing the guitar."), which
+    no "Does the video show ...?" frame reads as English for both."""
+    return _q("fallback", "overall", prompt=_clean(prompt).replace('"', "'"))
 
 
 def questions_for_entry(entry: Mapping, fallback: bool = True) -> list[dict]:

@@ -3,13 +3,14 @@
 VBench's published scoring (its `scripts/cal_final_score.py` and `scripts/constant.py`): each of the
 16 dimensions is min-max normalised with fixed bounds and weighted (dynamic_degree 0.5, others 1);
 Quality = weighted mean of 7 dimensions, Semantic = weighted mean of 9, Total = (4 Quality +
-Semantic) / 5. A dimension missing from the results counts as a raw score of 0, as in VBench's
-script; the report lists such dimensions so a partial run is never mistaken for a full one.
+Semantic) / 5. VBench's script counts a missing dimension as a raw score of 0, which turns a partial run
+into nonsense (a Total of -24 %); here Quality, Semantic and Total are given only when all of their
+dimensions are present, else "n/a (k of m dimensions)". Every computed dimension, VBench's own and LOVE's,
+is listed with its raw and its normalised value.
 
-LOVE's dimensions are shown raw (0-1) beside VBench's. Only with `fold_love=True` are they also
-folded into extra columns ("... + LOVE"): love_perception joins Quality, love_correspondence and
-love_task_accuracy join Semantic, each with weight 1 and bounds [0, 1]; VBench's own three numbers
-are unchanged either way.
+LOVE's dimensions are on 0-1 (normalised = raw). Only with `fold_love=True` are they also folded into
+extra columns ("... + LOVE"): love_perception joins Quality, love_correspondence and love_task_accuracy
+join Semantic, each with weight 1 and bounds [0, 1]; VBench's own three numbers are unchanged either way.
 
     python -m integrations.vbench.report evaluation_results/*_eval_results.json [--fold-love]
 """
@@ -70,26 +71,44 @@ def _overall_scores(results: Mapping | str | Path) -> dict[str, float]:
 
 
 def _weighted(normalized: dict[str, float], dims, weights) -> float:
-    return sum(normalized[d] for d in dims) / sum(weights[d] for d in dims)
+    return sum(normalized[d] * weights[d] for d in dims) / sum(weights[d] for d in dims)
+
+
+def normalize(dimension: str, raw: float) -> float:
+    """VBench's min-max normalisation (LOVE's dimensions are already on 0-1)."""
+    lo, hi = NORMALIZATION.get(dimension, (0.0, 1.0))
+    return (raw - lo) / (hi - lo)
+
+
+def _group_score(normalized: dict[str, float], dims: tuple[str, ...]) -> tuple[float | None, int]:
+    present = [d for d in dims if d in normalized]
+    return (_weighted(normalized, dims, WEIGHTS) if len(present) == len(dims) else None), len(present)
 
 
 def vbench_scores(results: Mapping | str | Path, fold_love: bool = False) -> dict:
-    """Quality, Semantic, Total as VBench computes them, plus the LOVE columns.
+    """Every computed dimension (raw and normalised), and Quality, Semantic, Total as VBench computes them
+    when all of their dimensions are present (None otherwise, with the count in `coverage`).
 
     `results`: a `{name}_eval_results.json` path or its loaded dict (`{dimension: [overall, ...]}`).
     """
     raw = _overall_scores(results)
-    scores = {d: raw.get(d, 0.0) for d in NORMALIZATION}
-    normalized = {d: (scores[d] - lo) / (hi - lo) * WEIGHTS[d] for d, (lo, hi) in NORMALIZATION.items()}
-    quality = _weighted(normalized, QUALITY_DIMENSIONS, WEIGHTS)
-    semantic = _weighted(normalized, SEMANTIC_DIMENSIONS, WEIGHTS)
-    total = (QUALITY_WEIGHT * quality + SEMANTIC_WEIGHT * semantic) / (QUALITY_WEIGHT + SEMANTIC_WEIGHT)
+    known = [d for d in raw if d in NORMALIZATION or d in LOVE_DIMENSIONS]
+    dimensions = {d: {"raw": raw[d], "normalized": normalize(d, raw[d]),
+                      "group": "quality" if d in QUALITY_DIMENSIONS else "semantic" if d in SEMANTIC_DIMENSIONS
+                      else "LOVE"} for d in known}
+    normalized = {d: v["normalized"] for d, v in dimensions.items() if d in NORMALIZATION}
+    quality, q_found = _group_score(normalized, QUALITY_DIMENSIONS)
+    semantic, s_found = _group_score(normalized, SEMANTIC_DIMENSIONS)
+    total = (None if quality is None or semantic is None else
+             (QUALITY_WEIGHT * quality + SEMANTIC_WEIGHT * semantic) / (QUALITY_WEIGHT + SEMANTIC_WEIGHT))
     out = {
         "quality": quality,
         "semantic": semantic,
         "total": total,
+        "coverage": {"quality": (q_found, len(QUALITY_DIMENSIONS)), "semantic": (s_found, len(SEMANTIC_DIMENSIONS)),
+                     "total": (q_found + s_found, len(NORMALIZATION))},
         "missing": [d for d in NORMALIZATION if d not in raw],
-        "dimensions": {d: raw[d] for d in raw if d in NORMALIZATION},
+        "dimensions": dimensions,
         "love": {d: raw[d] for d in LOVE_DIMENSIONS if d in raw},
     }
     if fold_love:
@@ -98,33 +117,42 @@ def vbench_scores(results: Mapping | str | Path, fold_love: bool = False) -> dic
         folded = dict(normalized) | {d: float(v) for d, v in love.items()}
         q_dims = list(QUALITY_DIMENSIONS) + [d for d in love if LOVE_GROUPS[d] == "quality"]
         s_dims = list(SEMANTIC_DIMENSIONS) + [d for d in love if LOVE_GROUPS[d] == "semantic"]
-        q, s = _weighted(folded, q_dims, weights), _weighted(folded, s_dims, weights)
+        q = _weighted(folded, q_dims, weights) if quality is not None else None
+        s_ = _weighted(folded, s_dims, weights) if semantic is not None else None
         out["quality_with_love"] = q
-        out["semantic_with_love"] = s
-        out["total_with_love"] = (QUALITY_WEIGHT * q + SEMANTIC_WEIGHT * s) / (QUALITY_WEIGHT + SEMANTIC_WEIGHT)
+        out["semantic_with_love"] = s_
+        out["total_with_love"] = (None if q is None or s_ is None else
+                                  (QUALITY_WEIGHT * q + SEMANTIC_WEIGHT * s_) / (QUALITY_WEIGHT + SEMANTIC_WEIGHT))
     return out
 
 
+def _cell(scores: Mapping, key: str) -> str:
+    value = scores[key]
+    if value is not None:
+        return f"{value:.2%}"
+    found, total = scores["coverage"][key.removesuffix("_with_love")]
+    return f"n/a ({found} of {total} dimensions)"
+
+
 def format_report(scores_by_model: Mapping[str, Mapping], fold_love: bool = False) -> str:
-    """A Markdown table: one row per model, VBench's three scores then the LOVE columns."""
+    """Markdown: one summary row per model (VBench's three scores, then the LOVE columns), then each model's
+    computed dimensions with their raw and normalised values."""
     columns = ["Quality", "Semantic", "Total", *LOVE_DIMENSIONS]
+    keys = ["quality", "semantic", "total"]
     if fold_love:
         columns += ["Quality + LOVE", "Semantic + LOVE", "Total + LOVE"]
     lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    notes = []
     for model, s in scores_by_model.items():
-        cells = [f"{s['quality']:.2%}", f"{s['semantic']:.2%}", f"{s['total']:.2%}"]
+        cells = [_cell(s, k) for k in keys]
         cells += [f"{s['love'][d]:.2%}" if d in s["love"] else "-" for d in LOVE_DIMENSIONS]
         if fold_love:
-            cells += [f"{s[k]:.2%}" for k in ("quality_with_love", "semantic_with_love", "total_with_love")]
+            cells += [_cell(s, f"{k}_with_love") for k in keys]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
-        if s["missing"]:
-            notes.append(f"{model}: {len(s['missing'])} of 16 VBench dimensions missing, counted as 0 as "
-                         f"VBench does ({', '.join(s['missing'])})")
-    text = "\n".join(lines)
-    if notes:
-        text += "\n\n" + "\n".join(f"- {n}" for n in notes)
-    return text + "\n"
+    for model, s in scores_by_model.items():
+        lines += ["", f"{model}: computed dimensions", "", "| dimension | group | raw | normalised |",
+                  "|---|---|---|---|"]
+        lines += [f"| {d} | {v['group']} | {v['raw']:.2%} | {v['normalized']:.2%} |" for d, v in s["dimensions"].items()]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

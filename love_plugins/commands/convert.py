@@ -16,16 +16,17 @@ import sys
 from pathlib import Path
 
 from ..errors import LoveError
+from . import options
 
 _TASK_HINTS = (("perception", r"percep"), ("correspondence", r"corr"), ("qa", r"(^|[^a-z])qa([^a-z]|$)"))
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SRC", help="[TASK=]checkpoint folder or repo id, temporal.pth")
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="bundle folder to write")
+    parser.add_argument("out_dir", type=options.output_dir, metavar="OUT_DIR", help="bundle folder to write")
     parser.add_argument("--base", default=None, help="base InternVL3-9B folder or repo id (needed for merged LoRA)")
-    parser.add_argument("--tokenizer", type=Path, default=None, help="folder to take the tokenizer from")
-    parser.add_argument("--config", type=Path, default=None,
+    parser.add_argument("--tokenizer", type=options.existing_dir, default=None, help="folder to take the tokenizer from")
+    parser.add_argument("--config", type=options.utf8_text_file, default=None,
                         help="love_config.json whose sampling, prompts and motion-encoder settings to use "
                              "(default: LOVE's; the architecture always comes from the checkpoints' config.json)")
     parser.add_argument("--lora-weights", choices=["apply", "ignore"], default="apply",

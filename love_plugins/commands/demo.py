@@ -13,18 +13,21 @@ import sys
 import time
 from pathlib import Path
 
+from . import options
+
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", "-o", default="love-demo", help="report folder (default: %(default)s)")
-    parser.add_argument("--videos", type=int, default=60, help="clips to generate (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=7,
+    parser.add_argument("--out", "-o", type=options.output_dir, default="love-demo", help="report folder (default: %(default)s)")
+    parser.add_argument("--videos", type=options.clip_count, default=60, help="clips to generate (default: %(default)s)")
+    parser.add_argument("--seed", type=options.seed, default=7,
                         help="suite seed; love-nano was trained on seed 0 (default: %(default)s)")
     parser.add_argument("--model", default="love-nano", help="bundle to score with (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--perception-views", type=int, default=None,
+    parser.add_argument("--batch-size", type=options.batch_size, default=16,
+                        help="videos per model batch (default: %(default)s)")
+    parser.add_argument("--perception-views", type=options.views, default=None,
                         help="test-time views averaged for the perception score (default: the model's own; "
                              "love-nano: 8, 1 = its single-view score)")
-    parser.add_argument("--device", help="cpu, cuda, ... (default: GPU if available)")
+    parser.add_argument("--device", type=options.device, help="cpu, cuda, ... (default: GPU if available)")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
 
 

@@ -17,13 +17,14 @@ import argparse
 import sys
 
 from ..errors import LoveError
+from . import options
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     from ..evaluation.runner import add_common_options
 
     parser.add_argument("--dataset", required=True, help="dataset adapter name (see love_plugins.datasets)")
-    parser.add_argument("--root", required=True, help="dataset folder (or, for 'manifest', a manifest file)")
+    parser.add_argument("--root", type=options.existing_path, required=True, help="dataset folder (or, for 'manifest', a manifest file)")
     parser.add_argument("--map", default=None, metavar="LABEL=OUTPUT,...",
                         help="override which LOVE output (perception / correspondence / none) each label is "
                              "compared with")

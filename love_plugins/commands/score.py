@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from ..errors import AnnotationError, LoveError
+from . import options
 
 logger = logging.getLogger(__name__)
 
@@ -32,23 +33,23 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated subset of perception,correspondence,qa "
                              "(default: perception, + correspondence with prompts, + qa with questions)")
     parser.add_argument("--prompt", default=None, help="one text prompt used for every video")
-    parser.add_argument("--prompts", type=Path, default=None,
+    parser.add_argument("--prompts", type=options.utf8_text_file, default=None,
                         help="file of prompts: one per line in input order, or a JSON object {video: prompt}")
     parser.add_argument("--question", default=None, help="one yes/no question asked of every video")
-    parser.add_argument("--out", type=Path, default=Path("love_scores.jsonl"),
+    parser.add_argument("--out", type=options.output_file, default=Path("love_scores.jsonl"),
                         help="results file, .jsonl or .csv (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming --out")
-    parser.add_argument("--batch-size", type=int, default=8, help="videos per model batch (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--batch-size", type=options.batch_size, default=8, help="videos per model batch (default: %(default)s)")
+    parser.add_argument("--workers", type=options.workers, default=None,
                         help="decoding worker processes (default: 0 on the CPU, up to 4 per GPU on CUDA)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--device", type=options.device, default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
     parser.add_argument("--backend", default=None, choices=["decord", "pyav"], help="video decoder")
-    parser.add_argument("--cache-dir", type=Path, default=None,
+    parser.add_argument("--cache-dir", type=options.output_dir, default=None,
                         help="score cache keyed by video content, checkpoint, sampler, task and text: "
                              "videos scored before by any run are not decoded again")
-    parser.add_argument("--perception-views", type=int, default=None,
+    parser.add_argument("--perception-views", type=options.views, default=None,
                         help="test-time views averaged for the perception score: mirror images, reversal, more "
                              "fragment samplings (love_plugins.views; default: the model's own, 1 for LOVE, "
                              "8 for love-nano)")

@@ -23,24 +23,25 @@ import sys
 from pathlib import Path
 
 from ..errors import LoveError
+from . import options
 
 logger = logging.getLogger(__name__)
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prompts", type=Path, required=True, help="prompt list with QA pairs and dimensions")
-    parser.add_argument("--videos", type=Path, required=True, help="folder of the model's generated videos")
+    parser.add_argument("--prompts", type=options.utf8_text_file, required=True, help="prompt list with QA pairs and dimensions")
+    parser.add_argument("--videos", type=options.existing_dir, required=True, help="folder of the model's generated videos")
     parser.add_argument("--name", required=True, help="name of the text-to-video model (its leaderboard row)")
     parser.add_argument("--model", default="love-nano",
                         help="LOVE bundle directory, 'love-nano', 'tiny-random', or 'package.module:factory' "
                              "returning any scorer object (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("suite_results"),
+    parser.add_argument("--out", type=options.output_dir, default=Path("suite_results"),
                         help="results folder, shared by the models to compare (default: %(default)s)")
     parser.add_argument("--no-reference", action="store_true",
                         help="rank only the models in --out, without the 30 AIGVE-60K reference models")
     parser.add_argument("--no-plot", action="store_true", help="skip ranking.png")
-    parser.add_argument("--batch-size", type=int, default=8, help="videos per model batch (default: %(default)s)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--batch-size", type=options.batch_size, default=8, help="videos per model batch (default: %(default)s)")
+    parser.add_argument("--device", type=options.device, default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from love_plugins.commands import options
 from love_plugins.synth.config import GENERATOR_MODELS, SuiteConfig
 
 
@@ -29,31 +30,31 @@ def _model_spec(text: str) -> tuple[str, float]:
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     defaults = SuiteConfig()
-    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the suite into (created)")
-    parser.add_argument("--videos", type=int, default=100, help="number of clips (default: %(default)s)")
+    parser.add_argument("out_dir", type=options.output_dir, metavar="OUT_DIR", help="folder to write the suite into (created)")
+    parser.add_argument("--videos", type=options.clip_count, default=100, help="number of clips (default: %(default)s)")
     parser.add_argument(
-        "--seed", type=int, default=0, help="random seed; same seed, same suite (default: %(default)s)"
+        "--seed", type=options.seed, default=0, help="random seed; same seed, same suite (default: %(default)s)"
     )
     parser.add_argument(
         "--test-fraction",
-        type=float,
+        type=options.float_in(0.0, 1.0),
         default=defaults.test_fraction,
         help="share of clips in the test split (default: %(default)s)",
     )
     parser.add_argument(
-        "--width", type=int, default=defaults.width, help="frame width, even (default: %(default)s)"
+        "--width", type=options.even_int_at_least(16, 7680), default=defaults.width, help="frame width, even (default: %(default)s)"
     )
     parser.add_argument(
-        "--height", type=int, default=defaults.height, help="frame height, even (default: %(default)s)"
+        "--height", type=options.even_int_at_least(16, 4320), default=defaults.height, help="frame height, even (default: %(default)s)"
     )
     parser.add_argument(
-        "--fps", type=int, default=defaults.fps, help="frames per second (default: %(default)s)"
+        "--fps", type=options.int_at_least(1, 240), default=defaults.fps, help="frames per second (default: %(default)s)"
     )
     parser.add_argument(
-        "--seconds", type=float, default=defaults.seconds, help="clip length (default: %(default)s)"
+        "--seconds", type=options.float_in(0.0, 600.0, low_open=True), default=defaults.seconds, help="clip length (default: %(default)s)"
     )
     parser.add_argument(
-        "--workers", type=int, default=0,
+        "--workers", type=options.workers, default=0,
         help="processes writing clips; the files are the same for any count (default: %(default)s, in-process)",
     )
     parser.add_argument(
@@ -69,15 +70,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from love_plugins.synth.suite import generate_suite  # heavy (PyAV, SciPy): only when running
 
-    config = SuiteConfig(
-        width=args.width,
-        height=args.height,
-        fps=args.fps,
-        seconds=args.seconds,
-        test_fraction=args.test_fraction,
-        models=dict(args.models) if args.models else dict(GENERATOR_MODELS),
-    )
     try:
+        config = SuiteConfig(
+            width=args.width,
+            height=args.height,
+            fps=args.fps,
+            seconds=args.seconds,
+            test_fraction=args.test_fraction,
+            models=dict(args.models) if args.models else dict(GENERATOR_MODELS),
+        )
         info = generate_suite(args.out_dir, args.videos, args.seed, config, progress=True, workers=args.workers)
     except ValueError as exc:
         print(f"love-eval synth: error: {exc}", file=sys.stderr)

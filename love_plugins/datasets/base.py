@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from love_plugins.errors import AnnotationError
+from love_plugins.textfiles import read_utf8
 
 __all__ = [
     "LOVE_OUTPUTS",
@@ -300,11 +301,9 @@ def validate(
 
 def read_text(path: Path, report: ErrorReport) -> str | None:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        report(path, "file does not exist")
-    except UnicodeDecodeError as exc:
-        report(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return read_utf8(path)
+    except AnnotationError as exc:
+        report(path, exc.reason, exc.line)
     return None
 
 

@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from love_plugins.commands import options
 from love_plugins.errors import LoveError
 
 logger = logging.getLogger(__name__)
@@ -23,17 +24,18 @@ def add_common_options(parser: argparse.ArgumentParser, default_out: str) -> Non
                              "(default: %(default)s)")
     parser.add_argument("--on-error", choices=["skip", "raise"], default="skip",
                         help="bad annotation records: skip and report them, or stop (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path(default_out),
+    parser.add_argument("--out", type=options.output_dir, default=Path(default_out),
                         help="output folder: results.json, results.csv, report.md, report.html, plots/, "
                              "cache/ (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse or write the per-video score cache")
-    parser.add_argument("--bootstrap", type=int, default=1000,
+    parser.add_argument("--bootstrap", type=options.int_at_least(0, 1_000_000), default=1000,
                         help="bootstrap resamples for CIs; 0 to skip CIs (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N records of each dataset")
-    parser.add_argument("--batch-size", type=int, default=8, help="LOVE: videos per batch (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=0, help="LOVE: decoding worker processes")
-    parser.add_argument("--device", default=None, help="LOVE: torch device (default: cuda if available)")
+    parser.add_argument("--seed", type=options.seed, default=0, help="bootstrap seed (default: %(default)s)")
+    parser.add_argument("--limit", type=options.positive_int, default=None, help="evaluate only the first N records of each dataset")
+    parser.add_argument("--batch-size", type=options.batch_size, default=8, help="LOVE: videos per batch (default: %(default)s)")
+    parser.add_argument("--workers", type=options.workers, default=0,
+                        help="LOVE: decoding worker processes (default: %(default)s)")
+    parser.add_argument("--device", type=options.device, default=None, help="LOVE: torch device (default: cuda if available)")
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"], help="LOVE: dtype")
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
