@@ -104,3 +104,18 @@ def test_the_hook_can_be_switched_off(layouts, tmp_path):
     proc = _plain(layouts, "custom_input", tmp_path / "off", {ENV_SWITCH: "0"})
     assert proc.returncode != 0
     assert "UnImplemented dimension love_perception" in proc.stderr  # plain VBench, untouched
+
+
+def test_the_hook_adds_the_dimensions_to_vbench2_where_it_imports(tmp_path):
+    """VBench-2.0 imports `vbench2.<name.lower()>`; its real package needs dependencies not installed here, so a
+    stand-in `vbench2` with its evaluator class name shows the hook's part: routing and the subclass."""
+    (tmp_path / "vbench2").mkdir()
+    (tmp_path / "vbench2" / "__init__.py").write_text(
+        "class VBench2:\n    def __init__(self, device, full_info_dir, output_path):\n        self.device = device\n")
+    script = ("import importlib, vbench2\n"
+              "print(vbench2.VBench2.__mro__[1].__name__, vbench2.VBench2.lower_case_modules)\n"
+              "print(importlib.import_module('vbench2.love_perception').compute_love_perception.__name__)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["LoveDimensionsMixin", "True", "compute_love_perception"]
