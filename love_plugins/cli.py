@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("love_plugins.commands.train", "train a LOVE model with the paper's recipe"),
     "convert": ("love_plugins.commands.convert", "convert the released LOVE checkpoints into one bundle"),
     "suite": ("love_plugins.commands.suite", "place a T2V model on the AIGVE-60K leaderboard"),
+    "reward-demo": ("love_plugins.commands.reward_demo", "demonstrate LOVE-Reward's gradients on a learnable video"),
 }
 
 
@@ -54,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     option, input file or checkpoint. Errors are one line on stderr; `--debug` shows the traceback of an
     unexpected one."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad option (its one line is printed) or --help: a return code, as below
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -28,7 +28,8 @@ from .cache import ScoreCache, file_digest
 from .errors import LoveError, VideoDecodeError
 from .modeling import LoveModel, LoveProcessor, TextRequest
 from .modeling.configuration_love import SCORE_TASKS
-from .video import SamplerConfig, VideoSample, normalize_fragments, normalize_frames, read_video
+from .tensor_video import is_video_tensor, sample_from_frames, split_videos, tensor_streams, to_float_frames
+from .video import SamplerConfig, VideoMeta, VideoSample, normalize_fragments, normalize_frames, read_video
 from .views import apply_view, samplings_needed, view_plan
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class VideoScore:
     prompt: str | None = None
     question: str | None = None
     error: str | None = None
+    fps: float | None = None  # the frame rate given with an in-memory video (recorded; sampling is by index)
 
     @property
     def ok(self) -> bool:
@@ -97,13 +99,36 @@ def _task_text(task: str, prompt: str | None, question: str | None) -> str | Non
     return {"correspondence": prompt, "qa": question}.get(task)
 
 
-class _VideoFiles(Dataset):
-    """Decodes one video per item; failures travel as data so one bad file never stops a batch.
-    With a score cache, a video whose every requested task is cached is not decoded at all."""
+def _name(video, index: int) -> str:
+    """How a video is named in results: its path, or `<memory:i>` for one held in memory."""
+    return f"<memory:{index}>" if is_video_tensor(video) else str(video)
 
-    def __init__(self, paths, sampler: SamplerConfig, backend: str | None, cache: ScoreCache | None = None,
-                 tasks=(), prompts=(), questions=(), extra_samplings: int = 0):
-        self.paths = list(paths)
+
+def _sample(video, sampler: SamplerConfig, backend: str | None, fps: float | None, name: str,
+            index: int) -> VideoSample:
+    """Both streams of a file or of an in-memory video (a GPU tensor is sampled on its GPU, with the
+    differentiable path's resize; a CPU one exactly as a file's frames)."""
+    if not is_video_tensor(video):
+        return read_video(video, sampler, backend=backend)
+    if isinstance(video, torch.Tensor) and video.device.type != "cpu":
+        frames, fragments = tensor_streams(to_float_frames(video, index), sampler)
+        quantized = [t.round().to(torch.uint8) for t in (frames, fragments)]
+        n, height, width = video.shape[0], *video.shape[-2:]
+        meta = VideoMeta(name, n, float(fps or 0.0), width, height, n / fps if fps else 0.0, "memory")
+        return VideoSample(frames=quantized[0], fragments=quantized[1], meta=meta, config=sampler)
+    return sample_from_frames(video, sampler, fps=fps, name=name, index=index)
+
+
+class _VideoFiles(Dataset):
+    """Decodes one video per item (a file, or frames held in memory); failures travel as data so one bad
+    video never stops a batch. With a score cache, a file whose every requested task is cached is not
+    decoded at all."""
+
+    def __init__(self, videos, sampler: SamplerConfig, backend: str | None, cache: ScoreCache | None = None,
+                 tasks=(), prompts=(), questions=(), extra_samplings: int = 0, fps=None):
+        self.videos = list(videos)
+        self.paths = [_name(v, i) for i, v in enumerate(self.videos)]
+        self.fps = _aligned(fps, len(self.videos), "fps values")
         self.sampler = sampler
         self.backend = backend
         self.extra_samplings = extra_samplings
@@ -113,9 +138,9 @@ class _VideoFiles(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> _Item:
-        path = self.paths[index]
+        path, video = self.paths[index], self.videos[index]
         digest = None
-        if self.cache is not None and os.path.isfile(path):
+        if self.cache is not None and not is_video_tensor(video) and os.path.isfile(path):
             digest = file_digest(path)
             found = {}
             for task in self.tasks:
@@ -127,10 +152,12 @@ class _VideoFiles(Dataset):
             else:
                 return _Item(index, path, digest=digest, cached=found)
         try:
-            sample = read_video(path, self.sampler, backend=self.backend)
-            extra = _extra_fragments(path, self.sampler, self.extra_samplings, self.backend)
+            fps = self.fps[index]
+            sample = _sample(video, self.sampler, self.backend, fps, path, index)
+            extra = [_sample(video, dataclasses.replace(self.sampler, seed=self.sampler.seed + k), self.backend,
+                             fps, path, index).fragments for k in range(1, self.extra_samplings + 1)]
             return _Item(index, path, sample=sample, digest=digest, extra_fragments=extra)
-        except VideoDecodeError as exc:
+        except (VideoDecodeError, LoveError) as exc:
             return _Item(index, path, error=str(exc))
 
 
@@ -304,47 +331,57 @@ class Scorer:
 
     def score(
         self,
-        videos: str | Path | Sequence[str | Path],
+        videos,
         prompts: Sequence[str | None] | None = None,
         questions: Sequence[str | None] | None = None,
         tasks: Sequence[str] | None = None,
         progress: bool = False,
+        fps: float | Sequence[float | None] | None = None,
     ) -> list[VideoScore]:
-        """Score videos; results come back in input order, failures with `error` set."""
-        if isinstance(videos, (str, Path)):
-            videos = [videos]
-        return list(self.iter_scores(videos, prompts, questions, tasks, progress=progress))
+        """Score videos; results come back in input order, failures with `error` set.
+
+        `videos`: file paths, or videos held in memory (`love_plugins.tensor_video`: uint8 (T, H, W, 3) or
+        float (T, 3, H, W) in [0, 1], a list of them or a (B, T, ...) batch); a mix is fine. `fps` (one value
+        or one per video) is recorded for in-memory videos: LOVE samples frames by index, not by time."""
+        return list(self.iter_scores(videos, prompts, questions, tasks, progress=progress, fps=fps))
 
     def iter_scores(
         self,
-        videos: Sequence[str | Path],
+        videos,
         prompts: Sequence[str | None] | None = None,
         questions: Sequence[str | None] | None = None,
         tasks: Sequence[str] | None = None,
         progress: bool = False,
+        fps=None,
     ) -> Iterator[VideoScore]:
         """Like `score`, but yields each result as soon as its batch is done (streams to disk)."""
-        paths = [str(v) for v in videos]
+        videos = split_videos(videos)
+        paths = [_name(v, i) for i, v in enumerate(videos)]
+        on_gpu = any(isinstance(v, torch.Tensor) and v.device.type != "cpu" for v in videos)
         tasks = tuple(tasks) if tasks is not None else self.default_tasks(prompts, questions)
         prompts = _aligned(prompts, len(paths), "prompts")
         questions = _aligned(questions, len(paths), "questions")
         unknown = set(tasks) - set(self.tasks)
         if unknown:
             raise LoveError(f"model {self.model.config.name!r} has no task(s) {sorted(unknown)}; it has {self.tasks}")
+        workers = 0 if on_gpu else self.num_workers  # GPU tensors are sampled where they are
         loader = DataLoader(
-            _VideoFiles(paths, self.sampler, self.backend, self.cache, tasks, prompts, questions,
-                        extra_samplings=self._extra_samplings(tasks)),
+            _VideoFiles(videos, self.sampler, self.backend, self.cache, tasks, prompts, questions,
+                        extra_samplings=self._extra_samplings(tasks), fps=fps),
             batch_size=self.batch_size,
-            num_workers=self.num_workers,
+            num_workers=workers,
             collate_fn=_collate,
             worker_init_fn=_decoding_worker_init,
-            pin_memory=self.device.type == "cuda",
-            prefetch_factor=2 if self.num_workers else None,
+            pin_memory=self.device.type == "cuda" and not on_gpu,
+            prefetch_factor=2 if workers else None,
             generator=torch.Generator(),  # scoring leaves the caller's global RNG alone
         )
         bar = tqdm(total=len(paths), desc="scoring", unit="video", disable=not progress)
         for batch in loader:
             results = self.score_items(batch.items, prompts, questions, tasks)
+            for result, item in zip(results, batch.items):
+                if is_video_tensor(videos[item.index]):
+                    result.fps = (item.sample.meta.fps or None) if item.sample is not None else None
             bar.update(len(results))
             yield from results
         bar.close()
@@ -514,7 +551,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def _aligned(values: Sequence | None, n: int, what: str) -> list:
     if values is None:
         return [None] * n
-    if isinstance(values, str):
+    if isinstance(values, (str, int, float)):
         values = [values] * n
     values = list(values)
     if len(values) != n:

@@ -104,7 +104,7 @@ def test_cli_refuses_a_bad_view_count(suite, tmp_path, capsys):
     videos, _, _ = suite
     out = tmp_path / "scores.jsonl"
     assert cli_main(["score", videos[0], "--model", "tiny-random", "--perception-views", "0", "--out", str(out)]) == 2
-    assert "perception views must be an integer >= 1" in capsys.readouterr().err and not out.exists()
+    assert "--perception-views: must be between 1 and 64" in capsys.readouterr().err and not out.exists()
 
 
 def test_a_bad_file_fails_alone_with_views(suite, tmp_path):

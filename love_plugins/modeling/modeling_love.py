@@ -175,6 +175,9 @@ class LoveModel(nn.Module):
             warnings.filterwarnings("ignore", message=".*multiple adapters.*")
             for task in config.tasks:
                 inject_adapter_in_model(lora, self, adapter_name=task)
+        # peft makes the adapter it activates trainable; a model used as a frozen function (LOVE-Reward's
+        # gradients to the pixels) keeps every weight frozen when it switches tasks.
+        self.adapters_frozen = False
         self.task = config.tasks[0]
         self.set_task(self.task)
         self.eval()
@@ -186,7 +189,7 @@ class LoveModel(nn.Module):
             raise ValueError(f"this model has no task {task!r}; it has {self.config.tasks}")
         for module in self.modules():
             if isinstance(module, BaseTunerLayer):
-                module.set_adapter(task)
+                module.set_adapter(task, inference_mode=self.adapters_frozen)
         self.task = task
 
     def train(self, mode: bool = True):
@@ -203,9 +206,9 @@ class LoveModel(nn.Module):
         return next(self.language_model.parameters()).dtype
 
     # -- encoders -----------------------------------------------------------------------------------
-    @torch.no_grad()
     def encode_motion(self, motion_values: torch.Tensor) -> torch.Tensor:
-        """(B, C, 3, T, M, M) normalised fragments → (B, C, D) pooled clip features; task-independent."""
+        """(B, C, 3, T, M, M) normalised fragments → (B, C, D) pooled clip features; task-independent. The
+        encoder's weights are frozen; gradients reach the fragments when they require them (LOVE-Reward)."""
         b, c = motion_values.shape[:2]
         feats = self.motion_encoder(motion_values.flatten(0, 1).to(self.dtype))
         return feats.reshape(b, c, -1)

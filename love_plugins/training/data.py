@@ -279,7 +279,8 @@ class LoveDataset(Dataset):
         for start in range(0, len(videos), batch_size):
             chunk = videos[start : start + batch_size]
             frags = torch.stack([self.cache[v][1] for v in chunk]).to(model.device)
-            feats = model.encode_motion(normalize_fragments(frags).to(model.dtype)).float().cpu()
+            with torch.no_grad():
+                feats = model.encode_motion(normalize_fragments(frags).to(model.dtype)).float().cpu()
             for v, f in zip(chunk, feats):
                 self.motion[v] = f
 

@@ -286,7 +286,8 @@ class LoveForTraining(nn.Module):
         if motion_features is None and self.train_motion_encoder:  # stage-0 pre-training of the encoder
             motion_features = self._trained_motion_features(motion_values)
         elif motion_features is None:
-            motion_features = model.encode_motion(motion_values)
+            with torch.no_grad():  # the frozen encoder: no graph to keep
+                motion_features = model.encode_motion(motion_values)
         if self.stage != "stage0" and not bool((task_ids == TASKS.index(self.task)).all()):
             raise ValueError(f"batch holds samples of another task than {self.task!r}")
         lm_loss = self.stage in ("stage0", "stage1", "qa")
@@ -449,9 +450,9 @@ class LoveForTraining(nn.Module):
         return torch.stack([score, torch.zeros_like(score), torch.zeros_like(score)], -1)
 
     def _trained_motion_features(self, motion_values: torch.Tensor) -> torch.Tensor:
-        """`LoveModel.encode_motion` with gradients, for the stages that train the motion encoder."""
-        b, c = motion_values.shape[:2]
-        return self.model.motion_encoder(motion_values.flatten(0, 1).to(self.model.dtype)).reshape(b, c, -1)
+        """`LoveModel.encode_motion`, for the stages that train the motion encoder (its weights then require
+        gradients)."""
+        return self.model.encode_motion(motion_values)
 
     @staticmethod
     def _scene_class_loss(logits: torch.Tensor, aux_targets: torch.Tensor,
