@@ -26,9 +26,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available_commands() -> dict[str, tuple[str, str]]:
+def _plugin_commands() -> dict[str, tuple[str, str | None]]:
+    """Commands other packages add (entry-point group `love_plugins.commands`: name = "module", where the module
+    has `add_parser`, `run` and a one-line `HELP`), e.g. `serve` from integrations.ray: the core knows none."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: (ep.value, None) for ep in entry_points(group="love_plugins.commands") if ep.name not in COMMANDS}
+
+
+def _available_commands() -> dict[str, tuple[str, str | None]]:
     """Only commands whose module exists are offered (the package grows command by command)."""
-    return {name: spec for name, spec in COMMANDS.items() if importlib.util.find_spec(spec[0]) is not None}
+    found = {**COMMANDS, **_plugin_commands()}
+    return {name: spec for name, spec in found.items() if importlib.util.find_spec(spec[0]) is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name, (module_name, help_text) in _available_commands().items():
         module = importlib.import_module(module_name)
-        command_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
+        command_parser = sub.add_parser(name, help=help_text or getattr(module, "HELP", None),
+                                        description=module.__doc__)
         module.add_parser(command_parser)
         command_parser.set_defaults(_run=module.run)
     return parser

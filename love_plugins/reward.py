@@ -73,8 +73,11 @@ class LoveReward:
             raise ValueError(f"reward weights must be finite numbers, got {weights}")
         if normalize not in NORMALIZE or on_error not in ON_ERROR:
             raise ValueError(f"normalize must be one of {NORMALIZE} and on_error one of {ON_ERROR}")
-        self.scorer = model if isinstance(model, Scorer) else load(model, device=device, dtype=dtype,
-                                                                   batch_size=batch_size, perception_views=1)
+        # A Scorer, or anything with its score/tasks/describe (a `love_plugins.client.LoveClient`: `remote`).
+        self.scorer = load(model, device=device, dtype=dtype, batch_size=batch_size, perception_views=1) \
+            if isinstance(model, str) else model
+        if differentiable and not isinstance(self.scorer, Scorer):
+            raise ValueError("differentiable=True needs the model in this process, not a remote service")
         self.weights = {t: float(w) for t, w in weights.items() if w != 0}
         missing = set(self.weights) - set(self.scorer.tasks)
         if missing or not self.weights:
@@ -82,6 +85,14 @@ class LoveReward:
         self.normalize, self.on_error, self.differentiable = normalize, on_error, differentiable
         if differentiable:
             self._prepare_for_gradients(gradient_checkpointing)
+
+    @classmethod
+    def remote(cls, url: str, api_key: str | None = None, **options) -> LoveReward:
+        """The same reward, computed by a LOVE service on other GPUs (`love-eval serve`; see love_plugins.client).
+        Videos travel as uint8 frames, as the in-process default path rounds them: the rewards are equal."""
+        from .client import LoveClient
+
+        return cls(LoveClient(url, api_key=api_key), **options)
 
     @property
     def tasks(self) -> tuple[str, ...]:

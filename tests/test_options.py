@@ -53,6 +53,7 @@ def base_args(command: str, ws: Path) -> list[str]:
         "suite": ["--prompts", str(ws / "prompts.txt"), "--videos", str(ws / "videos"), "--name", "m",
                   "--out", str(ws / "results")],
         "reward-demo": ["--out", str(ws / "results"), "--steps", "1"],
+        "serve": ["--run-for-s", "0.1", "--video-root", str(ws / "videos")],
     }[command]
 
 

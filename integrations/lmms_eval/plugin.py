@@ -19,10 +19,11 @@ task folder out of the index.
 
 from __future__ import annotations
 
-import importlib.abc
 import logging
 import os
 import sys
+
+from .._after_import import AfterImport
 
 logger = logging.getLogger(__name__)
 
@@ -68,42 +69,13 @@ def _patch_module(module) -> None:
         logger.warning("love-plugins: could not extend lmms-eval's TaskManager: %s", exc)
 
 
-class _Loader(importlib.abc.Loader):
-    def __init__(self, inner):
-        self.inner = inner
-
-    def create_module(self, spec):
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module):
-        self.inner.exec_module(module)
-        _patch_module(module)
-
-
-class _TasksImportHook(importlib.abc.MetaPathFinder):
-    """Wraps the loader of `lmms_eval.tasks` so the TaskManager is patched right after import."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != "lmms_eval.tasks":
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Loader(spec.loader)
-                return spec
-        return None
-
-
 def extend_task_manager() -> None:
     """Index our task folder in every TaskManager built from now on."""
     module = sys.modules.get("lmms_eval.tasks")
     if module is not None and hasattr(module, "TaskManager"):
         _patch_module(module)
-    elif not any(isinstance(f, _TasksImportHook) for f in sys.meta_path):
-        sys.meta_path.insert(0, _TasksImportHook())
+    else:
+        AfterImport(("lmms_eval.tasks",), _patch_module, key="love-plugins:lmms_eval.tasks").install()
 
 
 def manifests():

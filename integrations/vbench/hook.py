@@ -20,11 +20,12 @@ install` (scripts/install.sh does this for editable installs). Turn it off with 
 
 from __future__ import annotations
 
-import importlib.abc
 import os
 import sys
 import sysconfig
 from pathlib import Path
+
+from .._after_import import AfterImport
 
 PTH_NAME = "love_plugins_vbench.pth"
 PTH_LINE = "import integrations.vbench.hook as _love_vbench_hook; _love_vbench_hook.install()\n"
@@ -48,44 +49,18 @@ def register(module) -> None:
         setattr(module, PACKAGES[package], love_evaluator_class(evaluator, package))
 
 
-class _Loader(importlib.abc.Loader):
-    def __init__(self, inner):
-        self.inner = inner
-
-    def create_module(self, spec):
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module):
-        self.inner.exec_module(module)
-        try:
-            register(module)
-        except Exception as exc:  # never break the user's own vbench run
-            print(f"love-plugins: LOVE dimensions not added to {module.__name__}: {exc}", file=sys.stderr)
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    """Wraps the loader of `vbench` / `vbench2` so that `register` runs right after the package is imported."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in PACKAGES:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Loader(spec.loader)
-                return spec
-        return None
+def _register_quietly(module) -> None:
+    try:
+        register(module)
+    except Exception as exc:  # never break the user's own vbench run
+        print(f"love-plugins: LOVE dimensions not added to {module.__name__}: {exc}", file=sys.stderr)
 
 
 def install() -> None:
     """Put the import hook in place (what the .pth file calls); packages already imported are registered now."""
     if not enabled():
         return
-    if not any(isinstance(f, _Finder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Finder())
+    AfterImport(PACKAGES, _register_quietly, key="love-plugins:vbench").install()
     for package in PACKAGES:
         if package in sys.modules:
             register(sys.modules[package])

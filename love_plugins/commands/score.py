@@ -10,6 +10,7 @@ reason), 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import statistics
@@ -58,6 +59,24 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                              "published accuracy) or 'training' (train_qa.py's; no 'Motion Feature2' line) "
                              "(default: the bundle's own)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    engines = _engines()
+    parser.add_argument("--engine", default="local", choices=["local", *engines],
+                        help="'local': this process (and torchrun ranks); others come from installed plugins, "
+                             "e.g. 'ray' (integrations.ray.data: Ray Data on a local instance or a cluster) "
+                             "(default: %(default)s)")
+    for name, module_name in engines.items():
+        module = importlib.import_module(module_name)
+        module.add_arguments(parser.add_argument_group(f"--engine {name}"))
+
+
+def _engines() -> dict[str, str]:
+    """Scoring engines other packages add (entry-point group `love_plugins.engines`: name = "module", where the
+    module has `add_arguments(group)` and `score_rows(args, scorer, videos, prompts, questions, tasks, progress)`
+    yielding result rows). The core knows none of them."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group="love_plugins.engines")
+            if importlib.util.find_spec(ep.value) is not None}
 
 
 def collect_inputs(inputs: list[str]) -> list[dict]:
@@ -153,10 +172,10 @@ def run(args: argparse.Namespace) -> int:
     if len(todo) < len(mine):
         logger.info("resuming: %d of %d requests already done", len(mine) - len(todo), len(mine))
     with writer:
-        for result in scorer.iter_scores([videos[i] for i in todo], [prompts[i] for i in todo],
-                                         [questions[i] for i in todo], tasks,
-                                         progress=not args.no_progress and ctx.is_main):
-            writer.write(result.to_dict())
+        for row in _score(args, scorer, [videos[i] for i in todo], [prompts[i] for i in todo],
+                          [questions[i] for i in todo], tasks, progress=not args.no_progress and ctx.is_main):
+            if row_key(row) not in writer.done:  # an engine that retried a batch cannot write a video twice
+                writer.write(row)
     done = {**writer.earlier, **writer.done}
     if ctx.enabled:
         ctx.barrier()
@@ -167,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
             part = rank_path(args.out, type(ctx)(rank=rank, world_size=ctx.world_size))
             done.update({row_key(row): row for row in read_rows(part)})
     final = [done[k] for k in dict.fromkeys(keys) if k in done]
-    if ctx.enabled or writer.earlier:
+    if ctx.enabled or writer.earlier or args.engine != "local":  # in input order, as the local engine writes
         write_rows_atomic(args.out, final, {**run_info, "world_size": ctx.world_size})
     if ctx.enabled or writer.earlier or args.overwrite:  # rank files of other runs are merged (or overwritten)
         current = {rank_path(args.out, type(ctx)(rank=r, world_size=ctx.world_size)) for r in range(ctx.world_size)}
@@ -181,6 +200,14 @@ def run(args: argparse.Namespace) -> int:
     for r in failed[:10]:
         print(f"  failed: {r['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _score(args, scorer, videos, prompts, questions, tasks, progress: bool):
+    """Result rows of the videos, from this process or from the engine the user chose."""
+    if args.engine == "local":
+        return (result.to_dict() for result in scorer.iter_scores(videos, prompts, questions, tasks, progress=progress))
+    engine = importlib.import_module(_engines()[args.engine])
+    return engine.score_rows(args, scorer, videos, prompts, questions, tasks, progress)
 
 
 def summary_line(rows: list[dict], tasks, out: Path) -> str:
