@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("love_plugins.commands.train", "train a LOVE model with the paper's recipe"),
     "convert": ("love_plugins.commands.convert", "convert the released LOVE checkpoints into one bundle"),
     "suite": ("love_plugins.commands.suite", "place a T2V model on the AIGVE-60K leaderboard"),
+    "scorers": ("love_plugins.commands.scorers", "list the scorers evaluate and generalize can run"),
     "reward-demo": ("love_plugins.commands.reward_demo", "demonstrate LOVE-Reward's gradients on a learnable video"),
 }
 

@@ -150,7 +150,21 @@ def logistic4(x: Any, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
 
 
 def plcc_logistic(pred: Any, target: Any, *, maxfev: int = 10_000) -> float:
-    """PLCC after mapping ``pred`` onto ``target`` with a fitted :func:`logistic4` (VQA convention).
+    """PLCC after mapping ``pred`` onto ``target`` with a fitted :func:`logistic4` (VQA convention); see
+    :func:`fit_logistic` for the fit."""
+    p, t = _correlation_pair(pred, target)
+    return float(stats.pearsonr(logistic4(p, *fit_logistic(p, t, maxfev=maxfev)), t).statistic)
+
+
+def rmse_logistic(pred: Any, target: Any) -> float:
+    """RMSE on the label's scale after the :func:`logistic4` mapping: comparable across scorers whatever the
+    scale of their outputs (raw RMSE is only meaningful when prediction and label share a scale)."""
+    p, t = _correlation_pair(pred, target)
+    return float(np.sqrt(np.mean((logistic4(p, *fit_logistic(p, t)) - t) ** 2)))
+
+
+def fit_logistic(pred: Any, target: Any, *, maxfev: int = 10_000) -> np.ndarray:
+    """The parameters (b1, b2, b3, b4) of :func:`logistic4` mapping ``pred`` onto ``target``.
 
     The map is fitted as a monotonically *increasing* curve (``b1 >= b2``, fitted as ``b2`` plus a
     non-negative rise): a decreasing one would turn an anti-correlated predictor into a good one, so such a
@@ -182,27 +196,29 @@ def plcc_logistic(pred: Any, target: Any, *, maxfev: int = 10_000) -> float:
     if not np.all(np.isfinite(fitted)) or np.ptp(fitted) <= 1e-12 * max(1.0, abs(float(fitted[0]))):
         raise MetricError("logistic fit failed: the best increasing curve is flat (predictions do not rise with "
                           "the labels)")
-    return float(stats.pearsonr(fitted, t).statistic)
+    b2, rise, b3, b4 = params
+    return np.array([b2 + rise, b2, b3, b4])
 
 
 def correlations(pred: Any, target: Any) -> dict[str, Any]:
     """All scalar agreement metrics in one dict, the form reports use.
 
-    Keys: ``srcc``, ``plcc``, ``krcc`` (raw predictions), ``plcc_logistic`` (after the
-    4-parameter fit; ``None`` if that fit fails, so one failed fit does not sink a report),
-    ``rmse`` and ``n``.
+    Keys: ``srcc``, ``plcc``, ``krcc`` (raw predictions), ``plcc_logistic`` and ``rmse_logistic`` (after the
+    4-parameter fit; ``None`` if that fit fails, so one failed fit does not sink a report), ``rmse`` (raw:
+    meaningful only where prediction and label share a scale) and ``n``.
     """
     p, t = _correlation_pair(pred, target)
     try:
-        plcc_fit: float | None = plcc_logistic(p, t)
+        mapped: np.ndarray | None = logistic4(p, *fit_logistic(p, t))
     except MetricError:
-        plcc_fit = None
+        mapped = None
     return {
         "srcc": srcc(p, t),
         "plcc": plcc(p, t),
         "krcc": krcc(p, t),
-        "plcc_logistic": plcc_fit,
+        "plcc_logistic": None if mapped is None else float(stats.pearsonr(mapped, t).statistic),
         "rmse": rmse(p, t),
+        "rmse_logistic": None if mapped is None else float(np.sqrt(np.mean((mapped - t) ** 2))),
         "n": int(p.size),
     }
 

@@ -145,6 +145,37 @@ def read_prompts(path: str | Path) -> list[SuitePrompt]:
     return list(prompts.values())
 
 
+AIGVE60K_ENV = "AIGVE60K_ROOT"
+
+
+def read_aigve60k_prompts(root: str | Path | None = None, split: str = "test") -> list[SuitePrompt]:
+    """AIGVE-60K's own prompt list with its QA pairs, read from the dataset the user downloaded (the files the
+    lmms-eval tasks read: `$AIGVE60K_ROOT`, LOVE's annotation JSONL / meta files), one entry per prompt."""
+    import os
+
+    from .datasets import load_dataset
+
+    root = root or os.environ.get(AIGVE60K_ENV)
+    if not root:
+        raise LoveError(f"--prompts aigve60k reads AIGVE-60K's annotations: set {AIGVE60K_ENV} to the folder of "
+                        "the unzipped data.zip of the Hugging Face dataset anonymousdb/AIGVE-60K")
+    dataset = load_dataset("aigve60k", root, split=split, check_videos=False)
+    prompts: dict[str, SuitePrompt] = {}
+    for record in dataset.records:
+        if not record.prompt:
+            continue
+        item = prompts.setdefault(record.prompt, SuitePrompt(prompt=record.prompt, dimension=record.dimension or ""))
+        if record.question and record.answer in ("yes", "no"):
+            pair = {"question": record.question, "answer": record.answer, "dimension": record.dimension or "all"}
+            if pair not in item.qa:
+                item.qa.append(pair)
+        if record.dimension and not item.dimension:
+            item.dimension = record.dimension
+    if not prompts:
+        raise LoveError(f"{root}: the AIGVE-60K {split} annotations name no prompts")
+    return list(prompts.values())
+
+
 def find_videos(prompts: Sequence[SuitePrompt], videos_dir: str | Path) -> tuple[list[tuple[SuitePrompt, Path]], list[SuitePrompt]]:
     """Match prompts to files: `video` column; else `{id}` / `{id}-N`; else `{prompt}` / `{prompt}-N`
     (VBench's naming, N = sample index). Returns ((prompt, video) pairs, prompts without a video)."""
@@ -253,6 +284,35 @@ def _per_dimension(records: list[dict]) -> dict[str, dict]:
     return out
 
 
+# -- how stable a row is ----------------------------------------------------------------------------
+SUITE_RESAMPLES = 1000
+
+
+def bootstrap_row(result: dict, reference: Sequence[dict] | None = None, n_resamples: int = SUITE_RESAMPLES,
+                  seed: int = 0) -> dict:
+    """95 % intervals of the row's three columns over its prompts (resampled with replacement), and the range
+    of its overall rank among `reference` (default: the 30 AIGVE-60K models) over the same resamples."""
+    import numpy as np
+
+    records = [r for r in result["videos"] if r["error"] is None]
+    if len(records) < 2:
+        return {"intervals": {m: None for m in METRICS}, "rank_range": None, "resamples": 0}
+    reference = load_reference() if reference is None else list(reference)
+    rng = np.random.default_rng(seed)
+    columns, ranks = {m: [] for m in METRICS}, []
+    for _ in range(n_resamples):
+        sample = [records[i] for i in rng.integers(0, len(records), len(records))]
+        row = {"model": result["model"], **_columns(sample)}
+        for m in METRICS:
+            if row[m] is not None:
+                columns[m].append(row[m])
+        ranks.append(next(r["overall_rank"] for r in leaderboard([row], reference) if r["model"] == row["model"]))
+    intervals = {m: ([float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None)
+                 for m, v in columns.items()}
+    return {"intervals": intervals, "rank_range": [int(np.percentile(ranks, 2.5)), int(np.percentile(ranks, 97.5))],
+            "resamples": n_resamples}
+
+
 # -- leaderboard -------------------------------------------------------------------------------------
 def load_reference(path: str | Path = REFERENCE_CSV) -> list[dict]:
     """The 30 models of the AIGVE-60K T2V leaderboard (human MOS, task accuracy in %)."""
@@ -286,7 +346,8 @@ def leaderboard(rows: Sequence[dict], reference: Sequence[dict] | None = None) -
     table = [dict(r) for r in reference]
     for row in rows:
         table.append({"model": row["model"], "source": PREDICTED_SOURCE, "url": "",
-                      **{m: row.get(m) for m in METRICS}, "published_rank": None})
+                      **{m: row.get(m) for m in METRICS}, "published_rank": None,
+                      "note": DEMO_NOTE if row.get("demonstration_model") else ""})
     names = [r["model"] for r in table]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -304,7 +365,8 @@ def leaderboard(rows: Sequence[dict], reference: Sequence[dict] | None = None) -
 
 LEADERBOARD_COLUMNS = ("overall_rank", "model", "source", "perception_mos", "perception_rank",
                        "correspondence_mos", "correspondence_rank", "task_acc_pct", "task_acc_rank",
-                       "rank_sum", "published_rank")
+                       "rank_sum", "published_rank", "note")
+DEMO_NOTE = "scored by a demonstration model: not comparable with the human-judged rows"
 
 
 def write_leaderboard_csv(table: Sequence[dict], path: str | Path) -> Path:
@@ -365,5 +427,46 @@ def plot_ranking(table: Sequence[dict], path: str | Path, highlight: Iterable[st
     fig.suptitle("AIGVE-60K T2V leaderboard (orange: LOVE-predicted rows)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    fig.savefig(path.with_suffix(".svg"))
+    plt.close(fig)
+    return path
+
+
+RADAR_TITLES = {"perception_mos": "perception MOS", "correspondence_mos": "correspondence MOS",
+                "task_acc_pct": "task accuracy (%)"}
+
+
+def plot_radar(results: Sequence[dict], path: str | Path, highlight: Iterable[str] = ()) -> Path | None:
+    """Spider charts of the per-dimension scores (one panel per column, one polygon per model; highlighted
+    models drawn thick), as VBench users compare models; PNG and SVG. None if fewer than 3 dimensions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    dims = sorted({d for r in results for d in r.get("per_dimension", {})})
+    if len(dims) < 3:
+        return None
+    highlight, path = set(highlight), Path(path)
+    angles = np.linspace(0, 2 * np.pi, len(dims), endpoint=False).tolist()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), subplot_kw={"projection": "polar"})
+    for ax, metric in zip(axes, METRICS):
+        for k, result in enumerate(results):
+            values = [(result["per_dimension"].get(d) or {}).get(metric) for d in dims]
+            values = [0.0 if v is None else v for v in values]
+            bold = result["model"] in highlight
+            ax.plot(angles + angles[:1], values + values[:1], lw=2.2 if bold else 1.0, color=f"C{k % 10}",
+                    label=result["model"])
+            ax.fill(angles + angles[:1], values + values[:1], alpha=0.15 if bold else 0.04, color=f"C{k % 10}")
+        ax.set_xticks(angles, dims, fontsize=7)
+        ax.set_ylim(0, 100)
+        ax.set_title(RADAR_TITLES[metric], fontsize=10, pad=14)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.05, 1.0), fontsize=8)
+    fig.suptitle("Per-dimension scores (LOVE predictions)", fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    fig.savefig(path.with_suffix(".svg"))
     plt.close(fig)
     return path

@@ -44,7 +44,8 @@ def clips(tmp_path_factory):
 
 
 def test_registry():
-    assert list_baselines() == ["flicker", "niqe"]
+    assert list_baselines() == ["flicker", "niqe", "brisque", "fast-vqa"]
+    assert is_baseline("FastVQA") and is_baseline("baseline:brisque")
     assert is_baseline("baseline:niqe") and not is_baseline("love-nano")
     with pytest.raises(KeyError, match="flicker"):
         get_baseline("brisk")

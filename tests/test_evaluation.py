@@ -182,8 +182,13 @@ def test_report_numbers_equal_the_metrics_module(evaluated, dataset):
                      if rows[v].get(entry["output"]) is not None]
             expected = metrics.correlations([p for p, _ in pairs], [t for _, t in pairs])
             got = jres["labels"][label]["instance"]
-            for key in ("srcc", "plcc", "krcc", "rmse", "n"):
+            for key in ("srcc", "plcc", "krcc", "n"):
                 assert got[key] == pytest.approx(expected[key], abs=1e-12)
+            # Raw RMSE only where the output is on the label's scale (LOVE's MOS), after the logistic map always.
+            same_scale = not res["scorer_name"].startswith("baseline:")
+            assert got["rmse"] == (pytest.approx(expected["rmse"], abs=1e-12) if same_scale else None)
+            assert got["rmse_logistic"] == (None if expected["rmse_logistic"] is None
+                                            else pytest.approx(expected["rmse_logistic"], abs=1e-9))
             row = next(r for r in csv_rows if r["scorer"] == res["scorer_name"] and r["label"] == label
                        and r["level"] == "instance")
             for key in ("srcc", "plcc", "krcc"):
@@ -229,8 +234,10 @@ def test_published_reference_tables():
 # --------------------------------------------------------------------------- commands
 
 
-def test_evaluate_command(suite, tmp_path, capsys):
+def test_evaluate_command(suite, tmp_path, capsys, monkeypatch):
     from love_plugins.cli import main
+
+    monkeypatch.setenv("LOVE_BASELINE_WEIGHTS", str(tmp_path / "no-weights"))  # --baselines: those ready to run
 
     out = tmp_path / "ev"
     code = main(["evaluate", "--dataset", "AIGVE-60K", "--root", str(suite), "--split", "all", "--model",
@@ -241,7 +248,7 @@ def test_evaluate_command(suite, tmp_path, capsys):
     assert "baseline:flicker" in text and "baseline:niqe" in text and "love-tiny" in text
     payload = json.loads((out / "results.json").read_text())
     assert {r["scorer_name"] for r in payload["results"]} == {
-        "love-tiny (random weights, for tests)", "baseline:flicker", "baseline:niqe"}
+        "love-tiny (random weights, for tests)", "baseline:flicker", "baseline:niqe", "baseline:brisque"}
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
     assert main(["evaluate", "--dataset", "nope", "--root", str(suite), "--model", "flicker"]) == 2
 

@@ -28,6 +28,7 @@ from love_plugins.metrics import (
     plcc_logistic,
     qa_accuracy,
     rmse,
+    rmse_logistic,
     srcc,
 )
 
@@ -82,13 +83,16 @@ def test_lists_arrays_and_tensors_agree():
 
 def test_correlations_keys_and_values():
     res = correlations(PRED, TARGET)
-    assert set(res) == {"srcc", "plcc", "krcc", "plcc_logistic", "rmse", "n"}
+    assert set(res) == {"srcc", "plcc", "krcc", "plcc_logistic", "rmse", "rmse_logistic", "n"}
     assert res["n"] == 40
     assert res["srcc"] == srcc(PRED, TARGET)
     assert res["plcc"] == plcc(PRED, TARGET)
     assert res["krcc"] == krcc(PRED, TARGET)
     assert res["plcc_logistic"] == plcc_logistic(PRED, TARGET)
     assert res["rmse"] == rmse(PRED, TARGET)
+    assert res["rmse_logistic"] == pytest.approx(rmse_logistic(PRED, TARGET))
+    # On the label's scale whatever the prediction's: a prediction divided by 100 has the same mapped RMSE.
+    assert rmse_logistic([p / 100 for p in PRED], TARGET) == pytest.approx(res["rmse_logistic"], rel=1e-3)
 
 
 # --------------------------------------------------------------------------- logistic fit

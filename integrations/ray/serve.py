@@ -98,6 +98,13 @@ class LoveService:
             return _error(401, "missing or wrong API key")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            # Read (and drop) what the client sends, up to a bound, so that it reads the 413 instead of a
+            # broken pipe; a body past the bound is cut off.
+            drained = 0
+            async for chunk in request.stream():
+                drained += len(chunk)
+                if drained > 4 * self.limits.max_body_bytes:
+                    break
             return _error(413, f"request body of {declared} bytes is over the limit of {self.limits.max_body_bytes}")
         try:
             parsed = parse_score_request(await request.body(), self.options["video_root"], self.limits)

@@ -5,8 +5,10 @@
     scorer.score(["a.mp4"])                # -> [BaselineScore(video, perception, ..., raw={"niqe": ...})]
 
 - ``flicker``: mean absolute difference of consecutive frames (VBench-style temporal flickering);
-- ``niqe``: NIQE with the published pristine model, mean over 8 frames.
-Both give a perception-like score only (higher = better); they need no weights and no GPU.
+- ``niqe``: NIQE with the published pristine model, mean over 8 frames;
+- ``brisque``: BRISQUE with LIVE's published SVR model, mean over 8 frames;
+- ``fast-vqa``: FAST-VQA-B with its released weights (a file the user downloads; see `fastvqa`).
+Each gives a perception-like score only (higher = better); only FAST-VQA needs weights, none needs a GPU.
 """
 
 from __future__ import annotations
@@ -15,9 +17,26 @@ from typing import Any
 
 from .base import BaselineScore, FrameBaseline
 
-__all__ = ["BASELINES", "BaselineScore", "FrameBaseline", "get_baseline", "is_baseline", "list_baselines"]
+__all__ = ["BASELINES", "BASELINE_INFO", "BaselineScore", "FrameBaseline", "get_baseline", "is_baseline", "list_baselines"]
 
-BASELINES = {"flicker": "flicker:FlickerScorer", "niqe": "niqe:NIQEScorer"}
+BASELINES = {"flicker": "flicker:FlickerScorer", "niqe": "niqe:NIQEScorer", "brisque": "brisque:BRISQUEScorer",
+             "fast-vqa": "fastvqa:FastVQAScorer"}
+ALIASES = {"fastvqa": "fast-vqa", "fast-vqa-b": "fast-vqa"}
+
+
+def _fast_vqa_weights() -> str:
+    from .fastvqa import WEIGHTS_FILE, weights_dir
+
+    return "found" if (weights_dir() / WEIGHTS_FILE).is_file() else f"missing ({weights_dir() / WEIGHTS_FILE})"
+
+
+# For `love-eval scorers`: what each baseline outputs and needs, without building it.
+BASELINE_INFO = {
+    name: (lambda weights=weights: {"outputs": ("perception",), "needs_gpu": False, "needs_prompt": False,
+                                    "weights": weights() if callable(weights) else weights})
+    for name, weights in {"flicker": "none needed", "niqe": "packaged", "brisque": "packaged",
+                          "fast-vqa": _fast_vqa_weights}.items()
+}
 
 
 def list_baselines() -> list[str]:
@@ -25,7 +44,8 @@ def list_baselines() -> list[str]:
 
 
 def _name(name: str) -> str:
-    return name.split(":", 1)[1] if name.startswith("baseline:") else name
+    name = name.split(":", 1)[1] if name.startswith("baseline:") else name
+    return ALIASES.get(name.lower(), name)
 
 
 def is_baseline(name: str) -> bool:

@@ -61,6 +61,13 @@ def mscn(image: np.ndarray) -> np.ndarray:
 
 def aggd(values: np.ndarray) -> tuple[float, float, float]:
     """Asymmetric generalised Gaussian fit by moment matching: (alpha, beta_left, beta_right)."""
+    alpha, left_std, right_std = aggd_moments(values)
+    c = np.sqrt(gamma_fn(1 / alpha) / gamma_fn(3 / alpha))
+    return alpha, float(left_std * c), float(right_std * c)
+
+
+def aggd_moments(values: np.ndarray) -> tuple[float, float, float]:
+    """The AGGD fit's shape and the raw one-sided deviations: (alpha, sigma_left, sigma_right)."""
     v = values.ravel()
     eps = 1e-12
     left = v[v < 0]
@@ -73,8 +80,7 @@ def aggd(values: np.ndarray) -> tuple[float, float, float]:
     # rho(alpha) is increasing, so the grid point nearest r_norm is one of two neighbours.
     i = int(np.clip(np.searchsorted(_R_GAM, r_norm), 1, _R_GAM.size - 1))
     alpha = float(_GAM[i - 1] if r_norm - _R_GAM[i - 1] <= _R_GAM[i] - r_norm else _GAM[i])
-    c = np.sqrt(gamma_fn(1 / alpha) / gamma_fn(3 / alpha))
-    return alpha, float(left_std * c), float(right_std * c)
+    return alpha, float(left_std), float(right_std)
 
 
 def block_features(block: np.ndarray) -> list[float]:

@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prompts", type=options.utf8_text_file, required=True, help="prompt list with QA pairs and dimensions")
+    parser.add_argument("--prompts", type=_prompt_source, required=True,
+                        help="'aigve60k' (AIGVE-60K's test prompts with their QA pairs, read from $AIGVE60K_ROOT) "
+                             "or a prompt file with QA pairs and dimensions")
     parser.add_argument("--videos", type=options.existing_dir, required=True, help="folder of the model's generated videos")
     parser.add_argument("--name", required=True, help="name of the text-to-video model (its leaderboard row)")
     parser.add_argument("--model", default="love-nano",
@@ -44,6 +46,17 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=options.device, default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
+
+
+@options._kind("text_file")
+def _prompt_source(text: str):
+    """'aigve60k', or an existing UTF-8 prompt file."""
+    return text if text == "aigve60k" else options.utf8_text_file(text)
+
+
+def _is_demonstration(description: dict) -> bool:
+    model = str(description.get("model", ""))
+    return "demonstration" in model or model.startswith(("love-nano", "tiny-random"))
 
 
 def load_scorer(model: str, device=None, dtype=None, batch_size: int = 8):
@@ -69,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        prompts = suite.read_prompts(args.prompts)
+        prompts = suite.read_aigve60k_prompts() if args.prompts == "aigve60k" else suite.read_prompts(args.prompts)
         pairs, missing = suite.find_videos(prompts, args.videos)
         if not pairs:
             raise LoveError(f"{args.videos}: no video matches any of the {len(prompts)} prompts of {args.prompts} "
@@ -84,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
                        len(missing), len(prompts), args.videos, len(prompts) - len(missing))
     result["run"] = {"scorer": _describe(scorer), "prompts": str(args.prompts), "videos": str(args.videos),
                      "num_prompts": len(prompts), "num_prompts_without_video": len(missing)}
+    result["demonstration_model"] = _is_demonstration(result["run"]["scorer"])
+    result.update(suite.bootstrap_row(result, reference=[] if args.no_reference else None))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.suite.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
 
@@ -95,13 +110,22 @@ def run(args: argparse.Namespace) -> int:
     ours = {r["model"] for r in rows}
     if not args.no_plot:
         suite.plot_ranking(table, args.out / "ranking.png", highlight=ours)
+        suite.plot_radar(rows, args.out / "radar.png", highlight={args.name})
 
     place = next(r["overall_rank"] for r in table if r["model"] == args.name)
     print(suite.format_leaderboard(table, highlight=ours))
     print()
-    print(f"{args.name}: overall rank {place} of {len(table)} "
-          f"({result['num_videos'] - result['num_failed']}/{result['num_videos']} videos scored, "
-          f"{result['num_questions']} questions)")
+    spread = result.get("rank_range")
+    print(f"{args.name}: overall rank {place} of {len(table)}"
+          + (f" (95 % of {result['resamples']} prompt resamples: ranks {spread[0]}-{spread[1]})" if spread else "")
+          + f"; {result['num_videos'] - result['num_failed']}/{result['num_videos']} videos scored, "
+          f"{result['num_questions']} questions")
+    for metric, interval in (result.get("intervals") or {}).items():
+        if interval and result.get(metric) is not None:
+            print(f"  {metric}: {result[metric]:.2f} [{interval[0]:.2f}, {interval[1]:.2f}]")
+    if result["demonstration_model"]:
+        print(f"NOTE: {args.name} was scored by a demonstration model ({result['run']['scorer'].get('model')}): "
+              "its row is not comparable with the human-judged reference rows (marked in leaderboard.csv).")
     print(f"{'dimension':<20} {'videos':>6} {'perception':>10} {'corresp.':>9} {'task acc %':>10}")
     for dim, row in result["per_dimension"].items():
         cells = [("-" if row[m] is None else f"{row[m]:.2f}") for m in suite.METRICS]

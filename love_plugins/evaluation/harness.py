@@ -66,14 +66,11 @@ class EvalSettings:
 
 
 def resolve_scorer(name: str, **load_options: Any) -> Any:
-    """A scorer by name: a baseline ("flicker", "niqe", "baseline:niqe") or a LOVE model for `scorer.load`."""
-    from love_plugins.baselines import get_baseline, is_baseline
+    """A scorer by name: a baseline ("niqe", "brisque", "fast-vqa", ...), a scorer another package installs
+    (entry-point group `love_plugins.scorers`), or a LOVE model for `scorer.load` (see `love_plugins.scorers`)."""
+    from love_plugins.scorers import resolve
 
-    if is_baseline(name):
-        return get_baseline(name)
-    from love_plugins import scorer as scorer_module
-
-    return scorer_module.load(name, **{k: v for k, v in load_options.items() if v is not None})
+    return resolve(name, **load_options)
 
 
 def scorer_name(scorer: Any) -> str:
@@ -253,14 +250,17 @@ def _ci(metric, *arrays, settings: EvalSettings) -> list[float] | None:
 
 
 def label_metrics(pred: list[float], target: list[float], models: list[str | None],
-                  settings: EvalSettings) -> dict[str, Any]:
-    """Instance-level correlations with CIs, and model-level correlation where models are known."""
+                  settings: EvalSettings, same_scale: bool = True) -> dict[str, Any]:
+    """Instance-level correlations with CIs, and model-level correlation where models are known. Raw RMSE
+    is kept only when the predictions are on the label's scale (`same_scale`); `rmse_logistic` always."""
     out: dict[str, Any] = {"n": len(pred), "instance": None, "model_level": None, "error": None}
     try:
         inst = metrics.correlations(pred, target)
     except metrics.MetricError as exc:
         out["error"] = str(exc)
         return out
+    if not same_scale:
+        inst["rmse"] = None
     inst["srcc_ci"] = _ci(metrics.srcc, pred, target, settings=settings)
     inst["plcc_ci"] = _ci(metrics.plcc, pred, target, settings=settings)
     inst["krcc_ci"] = _ci(metrics.krcc, pred, target, settings=settings)
@@ -271,6 +271,17 @@ def label_metrics(pred: list[float], target: list[float], models: list[str | Non
         except metrics.MetricError as exc:
             out["model_level"] = {"error": str(exc)}
     return out
+
+
+def _same_scale(scorer: Any, target: list[float]) -> bool:
+    """LOVE's scores are MOS on 0-100: raw RMSE means something against labels on that scale; a baseline's
+    score (or any other scorer's) is on a scale of its own."""
+    try:
+        kind = str(scorer.describe().get("kind", ""))
+    except Exception:  # noqa: BLE001 - a third-party scorer without describe()
+        return False
+    is_love = "baseline" not in kind and hasattr(scorer, "model")
+    return is_love and bool(target) and 0 <= min(target) and max(target) <= 100
 
 
 def qa_metrics(pred: list[Any], ref: list[str], dims: list[str | None], models: list[str | None],
@@ -338,7 +349,7 @@ def evaluate(scorer: Any, dataset: Dataset, mapping: dict[str, str] | None = Non
                          error=f"no {output} predictions for label {label!r} (scorer tasks: "
                                f"{', '.join(getattr(scorer, 'tasks', []))})")
         else:
-            entry.update(label_metrics(pred, target, models, settings))
+            entry.update(label_metrics(pred, target, models, settings, same_scale=_same_scale(scorer, target)))
         result["labels"][label] = entry
         result["points"][label] = {"pred": pred, "target": target, "model": models}
     qa = [(row.get("qa_answer"), rec.answer, rec.dimension, rec.model) for rec, row in zip(records, rows)

@@ -1,9 +1,9 @@
 """Write evaluation results: results JSON, a flat CSV table, a markdown report and a self-contained HTML page.
 
 All tables come from `table_rows`, so the CSV, markdown and HTML show the same numbers as the JSON
-(which holds the metrics module's output unchanged). Plots (matplotlib, Agg backend): prediction vs
-label scatter per dataset, QA accuracy per dimension, model-level ranking; PNG files under
-``plots/`` for the markdown, base64-embedded in the HTML. Published figures are printed beside ours
+(which holds the metrics module's output unchanged). Plots (`plots.py`): PNG and SVG under ``plots/``,
+the PNG base64-embedded in the HTML. The HTML opens with the zero-shot matrix (best scorer per row in
+bold), its tables sort by a click on a column, and the scorers' settings sit in a collapsed section. Published figures are printed beside ours
 in their own, labelled tables: they are the paper's numbers on AIGVE-60K, not computed here.
 """
 
@@ -12,20 +12,19 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import json
 import math
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from . import reference
+from .plots import make_plots
 
 CSV_COLUMNS = [
     "scorer", "dataset", "split", "label", "output", "level", "n",
     "srcc", "srcc_low", "srcc_high", "plcc", "plcc_low", "plcc_high", "plcc_logistic", "krcc",
-    "krcc_low", "krcc_high", "rmse", "accuracy", "accuracy_low", "accuracy_high", "error",
+    "krcc_low", "krcc_high", "rmse", "rmse_logistic", "accuracy", "accuracy_low", "accuracy_high", "error",
 ]
 PUBLISHED_NOTE = ("Published figures (LOVE paper, AIGVE-60K test split; not computed here). "
                   "Ours above are on the dataset named in each section.")
@@ -48,7 +47,7 @@ def table_rows(results: list[dict]) -> list[dict]:
             row = {**base, "label": label, "output": entry["output"], "level": "instance", "n": entry.get("n"),
                    "error": entry.get("error")}
             if inst:
-                row.update({k: inst.get(k) for k in ("srcc", "plcc", "plcc_logistic", "krcc", "rmse")})
+                row.update({k: inst.get(k) for k in ("srcc", "plcc", "plcc_logistic", "krcc", "rmse", "rmse_logistic")})
                 for m in ("srcc", "plcc", "krcc"):
                     row[f"{m}_low"], row[f"{m}_high"] = _ci(inst, f"{m}_ci")
             rows.append(row)
@@ -89,95 +88,6 @@ def _with_ci(row: dict, key: str) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- plots
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    _plt().close(fig)
-    return buf.getvalue()
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80]
-
-
-def make_plots(results: list[dict]) -> list[tuple[str, str, bytes]]:
-    """(file name, caption, PNG bytes) of every plot."""
-    plt = _plt()
-    plots = []
-    datasets = list(dict.fromkeys(r["dataset"]["name"] for r in results))
-    for ds in datasets:
-        res_ds = [r for r in results if r["dataset"]["name"] == ds]
-        cells = [(r, label) for r in res_ds for label, pts in r["points"].items() if pts["pred"]]
-        if cells:
-            cols = min(4, len(cells))
-            nrows = math.ceil(len(cells) / cols)
-            fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 3.0 * nrows), squeeze=False)
-            for ax, (r, label) in zip(axes.flat, cells):
-                pts = r["points"][label]
-                ax.scatter(pts["target"][:5000], pts["pred"][:5000], s=8, alpha=0.6)
-                srcc = (r["labels"][label].get("instance") or {}).get("srcc")
-                ax.set_title(f"{r['scorer_name']}\n{label} (SRCC {fmt(srcc, 3)})", fontsize=8)
-                ax.set_xlabel(f"label: {label}", fontsize=7)
-                ax.set_ylabel(f"predicted {r['labels'][label]['output']}", fontsize=7)
-                ax.tick_params(labelsize=6)
-            for ax in list(axes.flat)[len(cells):]:
-                ax.axis("off")
-            fig.tight_layout()
-            fig.suptitle(f"{ds}: prediction vs label", fontsize=10, y=1.03)
-            plots.append((f"scatter_{_slug(ds)}.png", f"{ds}: prediction vs label", _png(fig)))
-        qa_res = [r for r in res_ds if (r.get("qa") or {}).get("per_dimension")]
-        if qa_res:
-            dims = sorted({d for r in qa_res for d in r["qa"]["per_dimension"]})
-            fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(dims) * len(qa_res)), 3.2))
-            width = 0.8 / len(qa_res)
-            for k, r in enumerate(qa_res):
-                per = r["qa"]["per_dimension"]
-                ax.bar([i + k * width for i in range(len(dims))],
-                       [per.get(d, {}).get("accuracy", 0.0) for d in dims], width, label=r["scorer_name"])
-            ax.set_xticks([i + 0.4 - width / 2 for i in range(len(dims))], dims, rotation=30, fontsize=7)
-            ax.set_ylim(0, 1)
-            ax.set_ylabel("QA accuracy")
-            ax.legend(fontsize=7)
-            ax.set_title(f"{ds}: QA accuracy per dimension", fontsize=10)
-            plots.append((f"qa_dimensions_{_slug(ds)}.png", f"{ds}: QA accuracy per dimension", _png(fig)))
-        ranked = [(r, label, e["model_level"]) for r in res_ds for label, e in r["labels"].items()
-                  if (e.get("model_level") or {}).get("models")]
-        if ranked:
-            cols = min(4, len(ranked))
-            nrows = math.ceil(len(ranked) / cols)
-            fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 3.2 * nrows), squeeze=False)
-            for ax, (r, label, ml) in zip(axes.flat, ranked):
-                models = sorted(ml["models"], key=lambda m: -m["target_mean"])
-                by_pred = sorted(models, key=lambda m: -m["pred_mean"])
-                pred_rank = {m["model"]: i + 1 for i, m in enumerate(by_pred)}
-                xs = list(range(1, len(models) + 1))
-                ax.plot(xs, xs, color="gray", lw=0.8, label="human ranking")
-                ax.scatter(xs, [pred_rank[m["model"]] for m in models], s=14, color="C1", label="predicted")
-                ax.set_xticks(xs, [m["model"] for m in models], rotation=60, fontsize=6)
-                ax.set_ylabel("predicted rank", fontsize=7)
-                ax.set_title(f"{r['scorer_name']}\n{label}: model SRCC {fmt(ml.get('srcc'), 3)}", fontsize=8)
-                ax.invert_yaxis()
-                ax.legend(fontsize=6)
-            for ax in list(axes.flat)[len(ranked):]:
-                ax.axis("off")
-            fig.tight_layout()
-            fig.suptitle(f"{ds}: model-level ranking (human order on x)", fontsize=10, y=1.03)
-            plots.append((f"model_ranking_{_slug(ds)}.png", f"{ds}: model-level ranking", _png(fig)))
-    return plots
-
-
 # --------------------------------------------------------------------------- writers
 
 
@@ -187,10 +97,34 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _html_cell(text: str) -> str:
+    if text.startswith("**") and text.endswith("**") and len(text) > 4:
+        return f"<td><b>{html.escape(text[2:-2])}</b></td>"
+    return f"<td>{html.escape(text)}</td>"
+
+
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    head = "".join(f"<th title='sort'>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_html_cell(c) for c in r) + "</tr>" for r in rows)
+    return f"<table class='sortable'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# Click a column header to sort by it (numbers by value, the rest as text); again to reverse.
+SORT_SCRIPT = """
+document.querySelectorAll('table.sortable th').forEach(function (th) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0], col = th.cellIndex;
+    var up = th.dataset.order !== 'asc'; th.dataset.order = up ? 'asc' : 'desc';
+    var key = function (row) { var t = row.cells[col].textContent.trim(), x = parseFloat(t);
+                               return isNaN(x) ? t : x; };
+    Array.from(body.rows).sort(function (a, b) {
+      var x = key(a), y = key(b);
+      var c = (typeof x === typeof y) ? (x < y ? -1 : x > y ? 1 : 0) : (typeof x === 'number' ? -1 : 1);
+      return up ? c : -c;
+    }).forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
 
 
 def _sections(results: list[dict], rows: list[dict]) -> list[tuple[str, list[tuple[str, list[str], list[list[str]], str]]]]:
@@ -202,11 +136,12 @@ def _sections(results: list[dict], rows: list[dict]) -> list[tuple[str, list[tup
         keys = list(dict.fromkeys((r["dataset"], r["label"]) for r in rows
                                   if r["level"] == "instance" and not r["label"].startswith("qa")))
         lookup = {(r["scorer"], r["dataset"], r["label"]): r for r in rows if r["level"] == "instance"}
-        body = [[d, lab] + [fmt(lookup.get((s, d, lab), {}).get("srcc")) for s in scorers] for d, lab in keys]
+        body = [[d, lab] + _best_marked([lookup.get((s, d, lab), {}).get("srcc") for s in scorers])
+                for d, lab in keys]
         qa_keys = [d for d in datasets if any(r["dataset"] == d and r["label"] == "qa" for r in rows)]
-        body += [[d, "qa (accuracy)"] + [fmt(lookup.get((s, d, "qa"), {}).get("accuracy")) for s in scorers]
+        body += [[d, "qa (accuracy)"] + _best_marked([lookup.get((s, d, "qa"), {}).get("accuracy") for s in scorers])
                  for d in qa_keys]
-        sections.append(("Zero-shot matrix (instance-level SRCC; QA: accuracy)",
+        sections.append(("Zero-shot matrix (instance-level SRCC; QA: accuracy; best per row in bold)",
                          [("", ["dataset", "label", *scorers], body, "")]))
     for ds in datasets:
         res_ds = [r for r in results if r["dataset"]["name"] == ds]
@@ -214,9 +149,11 @@ def _sections(results: list[dict], rows: list[dict]) -> list[tuple[str, list[tup
         tables = []
         inst = [r for r in rows if r["dataset"] == ds and r["level"] == "instance" and r["output"] != "qa"]
         tables.append(("Instance level (PLCC raw; PLCC-logistic after a 4-parameter fit; [95% bootstrap CI])",
-                       ["scorer", "label", "output", "n", "SRCC", "PLCC", "KRCC", "PLCC-logistic", "RMSE", "note"],
+                       ["scorer", "label", "output", "n", "SRCC", "PLCC", "KRCC", "PLCC-logistic", "RMSE-logistic",
+                        "RMSE (same scale)", "note"],
                        [[r["scorer"], r["label"], r["output"], fmt(r["n"]), _with_ci(r, "srcc"), _with_ci(r, "plcc"),
-                         _with_ci(r, "krcc"), fmt(r.get("plcc_logistic")), fmt(r.get("rmse"), 2), r.get("error") or ""]
+                         _with_ci(r, "krcc"), fmt(r.get("plcc_logistic")), fmt(r.get("rmse_logistic"), 2),
+                         fmt(r.get("rmse"), 2), r.get("error") or ""]
                         for r in inst], ""))
         mod = [r for r in rows if r["dataset"] == ds and r["level"] == "model"]
         if mod:
@@ -255,6 +192,13 @@ def _sections(results: list[dict], rows: list[dict]) -> list[tuple[str, list[tup
     return sections
 
 
+def _best_marked(values: list) -> list[str]:
+    """Cells of one matrix row, the best value in **bold** (markdown; the HTML renders it as <b>)."""
+    known = [v for v in values if isinstance(v, float) and not math.isnan(v)]
+    best = max(known) if known else None
+    return [f"**{fmt(v)}**" if v is not None and v == best and len(known) > 1 else fmt(v) for v in values]
+
+
 def _provenance(results: list[dict]) -> list[dict]:
     seen, out = set(), []
     for r in results:
@@ -287,8 +231,9 @@ def write_report(results: list[dict], out_dir: str | Path, title: str = "LOVE ev
     images = make_plots(results) if plots else []
     if images:
         (out / "plots").mkdir(exist_ok=True)
-        for name, _, data in images:
-            (out / "plots" / name).write_bytes(data)
+        for plot in images:
+            (out / "plots" / f"{plot.name}.png").write_bytes(plot.png)
+            (out / "plots" / f"{plot.name}.svg").write_bytes(plot.svg)
     sections = _sections(results, rows)
     provenance = _provenance(results)
 
@@ -302,7 +247,8 @@ def write_report(results: list[dict], out_dir: str | Path, title: str = "LOVE ev
                 md += [f"_{note}_", ""]
             md += [_md_table(header, body), ""]
     if images:
-        md += ["## Plots", ""] + [f"![{cap}](plots/{name})" for name, cap, _ in images] + [""]
+        md += ["## Plots", ""] + [f"![{p.caption}](plots/{p.name}.png) ([SVG](plots/{p.name}.svg))"
+                                  for p in images] + [""]
     md += ["## Scorers (model, sampler, versions)", "", "```json",
            json.dumps(provenance, indent=2, default=str), "```", ""]
     paths["markdown"].write_text("\n".join(md), encoding="utf-8")
@@ -311,7 +257,8 @@ def write_report(results: list[dict], out_dir: str | Path, title: str = "LOVE ev
              "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}"
              "td,th{border:1px solid #ccc;padding:3px 7px;text-align:left}th{background:#f3f3f3}"
              ".note{color:#7a4b00;font-style:italic}img{max-width:100%;border:1px solid #eee;margin:.5em 0}"
-             "pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}")
+             "pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}"
+             "code{white-space:pre-wrap;word-break:break-all}th{cursor:pointer}")
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Created {html.escape(created)}." + (f" Command: <code>{html.escape(command)}</code>" if command else "")
@@ -326,14 +273,16 @@ def write_report(results: list[dict], out_dir: str | Path, title: str = "LOVE ev
             parts.append(_html_table(header, body))
     if images:
         parts.append("<h2>Plots</h2>")
-        for _, cap, data in images:
-            parts.append(f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,"
-                         f"{base64.b64encode(data).decode()}'><figcaption>{html.escape(cap)}</figcaption></figure>")
+        for plot in images:
+            parts.append(f"<figure><img alt='{html.escape(plot.caption)}' src='data:image/png;base64,"
+                         f"{base64.b64encode(plot.png).decode()}'><figcaption>{html.escape(plot.caption)} "
+                         f"(<a href='plots/{plot.name}.svg'>SVG</a>)</figcaption></figure>")
     if any(r["dataset"].get("adapter") == "aigve60k" for r in results):
         lb = reference.leaderboard()
         parts.append("<details><summary>Published AIGVE-60K T2V leaderboard (human results, LOVE paper)</summary>")
         parts.append(_html_table(list(lb[0]), [list(r.values()) for r in lb]) + "</details>")
-    parts.append("<h2>Scorers (model, sampler, versions)</h2><pre>"
-                 + html.escape(json.dumps(provenance, indent=2, default=str)) + "</pre></body></html>")
+    parts.append("<details><summary>Scorers (model, sampler, versions)</summary><pre>"
+                 + html.escape(json.dumps(provenance, indent=2, default=str)) + "</pre></details>"
+                 + f"<script>{SORT_SCRIPT}</script></body></html>")
     paths["html"].write_text("\n".join(parts), encoding="utf-8")
     return paths
