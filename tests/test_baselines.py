@@ -44,7 +44,7 @@ def clips(tmp_path_factory):
 
 
 def test_registry():
-    assert list_baselines() == ["flicker", "niqe", "brisque", "fast-vqa"]
+    assert list_baselines() == ["flicker", "niqe", "brisque", "fast-vqa", "dover"]
     assert is_baseline("FastVQA") and is_baseline("baseline:brisque")
     assert is_baseline("baseline:niqe") and not is_baseline("love-nano")
     with pytest.raises(KeyError, match="flicker"):

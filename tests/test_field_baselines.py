@@ -15,6 +15,7 @@ import torch
 
 from love_plugins.baselines import get_baseline
 from love_plugins.baselines.brisque import brisque, brisque_features, svr_model
+from love_plugins.baselines.dover import Dover, DoverScorer, segment_indices
 from love_plugins.baselines.fastvqa import FastVQA, FastVQAScorer
 from love_plugins.errors import CheckpointError, LoveError
 from love_plugins.synth import generate_suite
@@ -85,6 +86,67 @@ def test_fast_vqa_without_weights_says_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("LOVE_BASELINE_WEIGHTS", str(tmp_path))
     with pytest.raises(LoveError, match=r"FAST_VQA_B_1_4\.pth.*MIT licence"):
         get_baseline("fast-vqa")
+
+
+# -- DOVER -----------------------------------------------------------------------------------------------------
+def _dover_checkpoint(path, seed=0) -> dict:
+    """What DOVER's trainer saves: a plain state dict, technical_backbone.* (with relative_position_index),
+    aesthetic_backbone.*, technical_head.*, aesthetic_head.*."""
+    torch.manual_seed(seed)
+    model = Dover()
+    state = {}
+    for prefix, module in (("technical_backbone.", model.technical_backbone),
+                           ("aesthetic_backbone.", model.aesthetic_backbone),
+                           ("technical_head.", model.technical_head), ("aesthetic_head.", model.aesthetic_head)):
+        state.update({prefix + k: v for k, v in module.state_dict().items()})
+    state.update({f"technical_backbone.{k}": v for k, v in model.technical_backbone.named_buffers()
+                  if k.endswith("relative_position_index")})
+    torch.save(state, path)
+    return state
+
+
+def test_dovers_frame_sampler():
+    rng = np.random.default_rng(0)
+    technical = segment_indices(300, 1, 32, 2, rng)  # one clip: 32 frames, every second one
+    assert technical.size == 32 and np.all(np.diff(technical) == 2) and technical[-1] < 300
+    aesthetic = segment_indices(320, 32, 1, 2, rng)  # one frame in each of 32 segments of 10
+    assert aesthetic.size == 32 and all(10 * i <= x < 10 * (i + 1) for i, x in enumerate(aesthetic))
+    short = segment_indices(20, 1, 32, 2, rng)  # shorter than a clip: wraps
+    assert short.size == 32 and short.max() < 20
+
+
+def test_dover_refuses_a_checkpoint_with_a_wrong_key_by_name(tmp_path):
+    state = _dover_checkpoint(tmp_path / "DOVER.pth")
+    assert isinstance(Dover.from_checkpoint(tmp_path / "DOVER.pth"), Dover)
+    cases = {
+        "missing": ({k: v for k, v in state.items() if k != "aesthetic_backbone.stages.2.4.gamma"},
+                    "aesthetic_backbone.stages.2.4.gamma"),
+        "extra": ({**state, "aesthetic_backbone.head.weight": torch.zeros(1)}, "aesthetic_backbone.head.weight"),
+        "shape": ({**state, "aesthetic_head.fc_hid.weight": torch.zeros(64, 384, 1, 1, 1)},
+                  "aesthetic_head.fc_hid.weight"),
+        "stranger": ({**state, "fragments_backbone.x": torch.zeros(1)}, "fragments_backbone.x"),
+        "technical": ({k: v for k, v in state.items() if k != "technical_backbone.norm.bias"}, "norm.bias"),
+    }
+    for name, (bad, key) in cases.items():
+        torch.save(bad, tmp_path / f"{name}.pth")
+        with pytest.raises(CheckpointError, match=key.replace(".", r"\.")):
+            Dover.from_checkpoint(tmp_path / f"{name}.pth")
+
+
+@pytest.mark.slow
+def test_dover_scores_mp4s_deterministically_with_its_fusion(clips, tmp_path):
+    root, rows = clips
+    _dover_checkpoint(tmp_path / "DOVER.pth")
+    scorer = DoverScorer(tmp_path / "DOVER.pth", device="cpu", technical_clips=1)
+    technical, aesthetic = scorer.views(__import__("love_plugins.baselines.base", fromlist=["x"]).read_rgb_frames(
+        str(root / rows[0]["video"])))
+    assert technical.shape == (1, 3, 32, 224, 224) and aesthetic.shape == (1, 3, 32, 224, 224)
+    first = scorer.score([str(root / r["video"]) for r in rows[:2]])
+    again = scorer.score([str(root / rows[0]["video"])])
+    assert all(r.ok and 0 < r.perception < 100 for r in first) and again[0].perception == first[0].perception
+    raw = first[0].raw
+    logit = 0.6104 * (raw["dover_technical"] - 0.1107) / 0.07355 + 0.3896 * (raw["dover_aesthetic"] + 0.08285) / 0.03774
+    assert raw["dover_fused"] == pytest.approx(1 / (1 + np.exp(-logit)))
 
 
 # -- BRISQUE ----------------------------------------------------------------------------------------------------
@@ -167,7 +229,7 @@ def test_an_installed_scorer_is_listed_and_evaluated(plugin_path, clips, tmp_pat
     assert listed.returncode == 0, listed.stderr
     rows = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
     assert rows["brightness"]["source"] == "brightness-scorer" and rows["brightness"]["weights"] == "none needed"
-    assert {"love-nano", "niqe", "brisque", "fast-vqa", "love"} <= rows.keys()
+    assert {"love-nano", "niqe", "brisque", "fast-vqa", "dover", "love"} <= rows.keys()
     out = tmp_path / "eval"
     done = _love_eval(["evaluate", "--dataset", "manifest", "--root", str(root / "manifest.jsonl"),
                        "--model", "brightness,niqe", "--out", str(out), "--no-plots", "--no-progress"],

@@ -7,8 +7,9 @@
 - ``flicker``: mean absolute difference of consecutive frames (VBench-style temporal flickering);
 - ``niqe``: NIQE with the published pristine model, mean over 8 frames;
 - ``brisque``: BRISQUE with LIVE's published SVR model, mean over 8 frames;
-- ``fast-vqa``: FAST-VQA-B with its released weights (a file the user downloads; see `fastvqa`).
-Each gives a perception-like score only (higher = better); only FAST-VQA needs weights, none needs a GPU.
+- ``fast-vqa``: FAST-VQA-B with its released weights (a file the user downloads; see `fastvqa`);
+- ``dover``: DOVER's fused technical + aesthetic quality with its released weights (see `dover`).
+Each gives a perception-like score only (higher = better); FAST-VQA and DOVER need weights, none a GPU.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from .base import BaselineScore, FrameBaseline
 __all__ = ["BASELINES", "BASELINE_INFO", "BaselineScore", "FrameBaseline", "get_baseline", "is_baseline", "list_baselines"]
 
 BASELINES = {"flicker": "flicker:FlickerScorer", "niqe": "niqe:NIQEScorer", "brisque": "brisque:BRISQUEScorer",
-             "fast-vqa": "fastvqa:FastVQAScorer"}
+             "fast-vqa": "fastvqa:FastVQAScorer", "dover": "dover:DoverScorer"}
 ALIASES = {"fastvqa": "fast-vqa", "fast-vqa-b": "fast-vqa"}
 
 
-def _fast_vqa_weights() -> str:
-    from .fastvqa import WEIGHTS_FILE, weights_dir
+def _weights(file: str):
+    def found() -> str:
+        from .fastvqa import weights_dir
 
-    return "found" if (weights_dir() / WEIGHTS_FILE).is_file() else f"missing ({weights_dir() / WEIGHTS_FILE})"
+        return "found" if (weights_dir() / file).is_file() else f"missing ({weights_dir() / file})"
+
+    return found
 
 
 # For `love-eval scorers`: what each baseline outputs and needs, without building it.
@@ -35,7 +39,7 @@ BASELINE_INFO = {
     name: (lambda weights=weights: {"outputs": ("perception",), "needs_gpu": False, "needs_prompt": False,
                                     "weights": weights() if callable(weights) else weights})
     for name, weights in {"flicker": "none needed", "niqe": "packaged", "brisque": "packaged",
-                          "fast-vqa": _fast_vqa_weights}.items()
+                          "fast-vqa": _weights("FAST_VQA_B_1_4.pth"), "dover": _weights("DOVER.pth")}.items()
 }
 
 
