@@ -131,3 +131,15 @@ def test_bad_option_values_give_one_line_and_touch_nothing(workspace, data):
     assert lines[0].startswith(f"love-eval {command}: error: argument "), lines
     assert (action.option_strings[-1] if action.option_strings else action.metavar or action.dest) in lines[0]
     assert _snapshot(workspace) == before, argv
+
+
+def test_the_ray_engine_without_ray_says_what_to_install(monkeypatch, tmp_path, capsys):
+    """Without the [ray] extra, `score --engine ray` is one line naming the extra, not a ModuleNotFoundError."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\x00")
+    assert main(["score", str(video), "--engine", "ray", "--model", "tiny-random", "--out",
+                 str(tmp_path / "s.jsonl")]) == 2
+    assert 'pip install -e ".[ray]"' in capsys.readouterr().err

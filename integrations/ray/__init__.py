@@ -15,8 +15,12 @@ from __future__ import annotations
 
 def init_ray(address: str | None, num_cpus: int | None = None):
     """Join the cluster at `address`, or start a local instance (no dashboard; logs to the driver)."""
-    import ray
+    try:
+        import ray
+    except ImportError as exc:
+        from love_plugins.errors import LoveError
 
+        raise LoveError(f"this needs Ray: pip install -e \".[ray]\" ({exc})") from None
     if ray.is_initialized():
         return ray
     options = {"include_dashboard": False, "log_to_driver": True, "ignore_reinit_error": True}
