@@ -347,6 +347,7 @@ def leaderboard(rows: Sequence[dict], reference: Sequence[dict] | None = None) -
     for row in rows:
         table.append({"model": row["model"], "source": PREDICTED_SOURCE, "url": "",
                       **{m: row.get(m) for m in METRICS}, "published_rank": None,
+                      "intervals": row.get("intervals"), "rank_range": row.get("rank_range"),
                       "note": DEMO_NOTE if row.get("demonstration_model") else ""})
     names = [r["model"] for r in table]
     duplicates = {n for n in names if names.count(n) > 1}
@@ -416,15 +417,24 @@ def plot_ranking(table: Sequence[dict], path: str | Path, highlight: Iterable[st
     for ax, metric in zip(axes, METRICS):
         values = [r.get(metric) or 0.0 for r in table]
         ax.barh(positions, values, color=colors)
+        # LOVE-predicted rows: their 95 % bootstrap interval over prompts (the human rows have none published).
+        for position, row, value in zip(positions, table, values):
+            interval = (row.get("intervals") or {}).get(metric)
+            if interval:
+                ax.errorbar(value, position, xerr=[[value - interval[0]], [interval[1] - value]], fmt="none",
+                            ecolor="black", capsize=3, lw=1)
         ax.set_title(titles[metric], fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(positions)
-    axes[0].set_yticklabels([f"{r['overall_rank']}. {r['model']}" for r in table], fontsize=8)
+    axes[0].set_yticklabels([f"{r['overall_rank']}. {r['model']}"
+                             + (f" (ranks {r['rank_range'][0]}-{r['rank_range'][1]})" if r.get("rank_range") else "")
+                             for r in table], fontsize=8)
     for label, name in zip(axes[0].get_yticklabels(), names):
         if name in highlight:
             label.set_color("#e8710a")
             label.set_fontweight("bold")
-    fig.suptitle("AIGVE-60K T2V leaderboard (orange: LOVE-predicted rows)", fontsize=11)
+    fig.suptitle("AIGVE-60K T2V leaderboard (orange: LOVE-predicted rows, with 95 % bootstrap intervals over "
+                 "prompts)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     fig.savefig(path.with_suffix(".svg"))

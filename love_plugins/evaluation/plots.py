@@ -4,7 +4,7 @@ paper), with the number of axes and the pixel size recorded so a test can check 
 - prediction vs label: one panel per scorer and label, points coloured by generator model, the identity line
   where prediction and label share a scale, the fitted 4-parameter logistic with its 95 % bootstrap band, and
   SRCC / PLCC / KRCC with their intervals in the title;
-- QA accuracy per dimension: sorted bars with 95 % Wilson intervals and n per bar;
+- QA accuracy per dimension: sorted bars with 95 % bootstrap intervals and n per bar;
 - model level: per generator the predicted mean (bar, 95 % bootstrap interval over its videos) beside the
   label's mean, sorted by the label.
 """
@@ -129,26 +129,26 @@ def scatter_plot(dataset: str, cells: list[tuple[dict, str]]) -> Plot:
     return _render(fig, f"scatter_{slug(dataset)}", f"{dataset}: prediction vs label")
 
 
-def wilson(correct: int, n: int) -> tuple[float, float]:
-    from scipy.stats import binomtest
-
-    ci = binomtest(correct, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return float(ci.low), float(ci.high)
+def accuracy_interval(correct: int, n: int, seed: int = 0, resamples: int = 2000) -> tuple[float, float]:
+    """95 % bootstrap interval of an accuracy from its n answers (k right): resampling n answers with replacement
+    draws the number right from Binomial(n, k / n)."""
+    draws = np.random.default_rng(seed).binomial(n, correct / n, resamples) / n
+    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
 def qa_bars(dataset: str, results: list[dict]) -> Plot:
-    """QA accuracy per dimension, one panel per scorer, bars sorted, 95 % Wilson intervals, n per bar."""
+    """QA accuracy per dimension, one panel per scorer, bars sorted, 95 % bootstrap intervals, n per bar."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(results), figsize=(PANEL[0] * len(results), PANEL[1]), squeeze=False)
     for ax, result in zip(axes.flat, results):
         per = sorted(result["qa"]["per_dimension"].items(), key=lambda kv: -kv[1]["accuracy"])
         acc = [d["accuracy"] for _, d in per]
-        lows, highs = zip(*(wilson(round(d["accuracy"] * d["n"]), d["n"]) for _, d in per))
+        lows, highs = zip(*(accuracy_interval(round(d["accuracy"] * d["n"]), d["n"]) for _, d in per))
         err = [np.subtract(acc, lows), np.subtract(highs, acc)]
         ax.bar(range(len(per)), acc, yerr=err, capsize=3, color="C0")
         ax.set_xticks(range(len(per)), [f"{k}\nn={d['n']}" for k, d in per], rotation=45, ha="right", fontsize=7)
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("QA accuracy (95 % Wilson interval)", fontsize=8)
+        ax.set_ylabel("QA accuracy (95 % bootstrap interval)", fontsize=8)
         ax.set_title(f"{result['scorer_name'][:40]}: accuracy {_fmt(result['qa'].get('accuracy'))}", fontsize=9)
     fig.suptitle(f"{dataset}: QA accuracy per dimension", fontsize=11)
     fig.tight_layout()
