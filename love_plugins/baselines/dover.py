@@ -31,11 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CheckpointError, LoveError
-from ..modeling.motion_encoder import MotionEncoder, load_fastvqa_state_dict
+from ..modeling.motion_encoder import MotionEncoder
 from ..tensor_video import sample_from_frames
 from ..video import IMAGENET_MEAN_255, IMAGENET_STD_255, SamplerConfig, normalize_fragments
 from .base import BaselineScore, FrameBaseline, read_rgb_frames
-from .fastvqa import VQAHead, weights_dir
+from .fastvqa import VQAHead, load_backbone, load_part, read_state_dict, weights_dir
 
 WEIGHTS_FILE = "DOVER.pth"
 WEIGHTS_URL = "https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth"
@@ -112,38 +112,17 @@ class Dover(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Dover:
-        path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(path, "no such file")
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - a corrupt or non-torch file
-            raise CheckpointError(path, f"not a torch checkpoint ({type(exc).__name__}: {exc})") from None
-        state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
-        if not isinstance(state, dict):
-            raise CheckpointError(path, "no state dict in the file")
+        """The released DOVER.pth, loaded with weights_only and checked key by key."""
+        state = read_state_dict(path)
         model = cls()
-        try:
-            rest = load_fastvqa_state_dict(model.technical_backbone, state, prefix="technical_backbone.")
-        except ValueError as exc:
-            raise CheckpointError(path, str(exc)) from None
+        rest = load_backbone(path, model.technical_backbone, state, "technical_backbone.")
         parts = {"aesthetic_backbone.": model.aesthetic_backbone, "technical_head.": model.technical_head,
                  "aesthetic_head.": model.aesthetic_head}
         for key in rest:
             if not key.startswith(tuple(parts)):
                 raise CheckpointError(path, f"unexpected tensor {key}: not part of DOVER")
         for prefix, module in parts.items():
-            given = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            expected = module.state_dict()
-            for key in sorted(expected.keys() - given.keys()):
-                raise CheckpointError(path, f"missing tensor {prefix}{key}")
-            for key in sorted(given.keys() - expected.keys()):
-                raise CheckpointError(path, f"unexpected tensor {prefix}{key}")
-            for key, value in given.items():
-                if value.shape != expected[key].shape:
-                    raise CheckpointError(path, f"{prefix}{key} has shape {tuple(value.shape)}, DOVER's is "
-                                                f"{tuple(expected[key].shape)}")
-            module.load_state_dict(given, strict=True)
+            load_part(path, state, prefix, module)
         return model.eval()
 
 

@@ -70,38 +70,56 @@ class FastVQA(nn.Module):
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> FastVQA:
         """The released `.pth` (`{"state_dict": ...}`), loaded with weights_only and checked key by key."""
-        path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(path, "no such file")
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - a corrupt or non-torch file
-            raise CheckpointError(path, f"not a torch checkpoint ({type(exc).__name__}: {exc})") from None
-        state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
-        if not isinstance(state, dict):
-            raise CheckpointError(path, "no state dict in the file")
+        state = read_state_dict(path)
         model = cls()
-        try:
-            rest = load_fastvqa_state_dict(model.fragments_backbone, state)
-        except ValueError as exc:
-            raise CheckpointError(path, str(exc)) from None
+        rest = load_backbone(path, model.fragments_backbone, state, "fragments_backbone.")
         prefix = next((p for p in HEAD_PREFIXES if any(k.startswith(p) for k in rest)), None)
         if prefix is None:
             raise CheckpointError(path, f"no quality head ({' or '.join(p + '*' for p in HEAD_PREFIXES)})")
-        head = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        expected = model.vqa_head.state_dict()
-        for key in sorted(set(rest) - {prefix + k for k in head}):
-            raise CheckpointError(path, f"unexpected tensor {key}: not part of FAST-VQA-B")
-        for key in sorted(expected.keys() - head.keys()):
-            raise CheckpointError(path, f"missing tensor {prefix}{key}")
-        for key in sorted(head.keys() - expected.keys()):
-            raise CheckpointError(path, f"unexpected tensor {prefix}{key}")
-        for key, value in head.items():
-            if value.shape != expected[key].shape:
-                raise CheckpointError(path, f"{prefix}{key} has shape {tuple(value.shape)}, "
-                                            f"FAST-VQA-B's is {tuple(expected[key].shape)}")
-        model.vqa_head.load_state_dict(head, strict=True)
+        for key in rest:
+            if not key.startswith(prefix):
+                raise CheckpointError(path, f"unexpected tensor {key}: not part of FAST-VQA-B")
+        load_part(path, state, prefix, model.vqa_head)
         return model.eval()
+
+
+# -- checkpoint loading shared with DOVER ---------------------------------------------------------------
+def read_state_dict(path: str | Path) -> dict:
+    """A released `.pth`: a state dict, bare or under "state_dict", read with weights_only."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or non-torch file
+        raise CheckpointError(path, f"not a torch checkpoint ({type(exc).__name__}: {exc})") from None
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise CheckpointError(path, "no state dict in the file")
+    return state
+
+
+def load_backbone(path, encoder: MotionEncoder, state: dict, prefix: str) -> list[str]:
+    """The Swin3D under `prefix`, strictly; returns the keys outside it."""
+    try:
+        return load_fastvqa_state_dict(encoder, state, prefix=prefix)
+    except ValueError as exc:
+        raise CheckpointError(path, str(exc)) from None
+
+
+def load_part(path, state: dict, prefix: str, module: nn.Module) -> None:
+    """The tensors under `prefix` into `module`: a missing, unexpected or mis-shaped one is refused by name."""
+    given = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    expected = module.state_dict()
+    for key in sorted(expected.keys() - given.keys()):
+        raise CheckpointError(path, f"missing tensor {prefix}{key}")
+    for key in sorted(given.keys() - expected.keys()):
+        raise CheckpointError(path, f"unexpected tensor {prefix}{key}")
+    for key, value in given.items():
+        if value.shape != expected[key].shape:
+            raise CheckpointError(path, f"{prefix}{key} has shape {tuple(value.shape)}, expected "
+                                        f"{tuple(expected[key].shape)}")
+    module.load_state_dict(given, strict=True)
 
 
 class FastVQAScorer(FrameBaseline):
