@@ -185,10 +185,10 @@ class LoveReward:
         pixel_values = normalize_frames(torch.stack([f for f, _ in streams]).to(scorer.device)).to(dtype)
         motion_values = normalize_fragments(torch.stack([m for _, m in streams]).to(scorer.device)).to(dtype)
         motion = model.encode_motion(motion_values)
+        requests = [TextRequest(prompt=prompts[i] if prompts else None, question=questions[i] if questions else None)
+                    for i in range(len(items))]
         details = {}
         for task in self.tasks:
-            requests = [TextRequest(prompt=(prompts or [None] * len(items))[i],
-                                    question=(questions or [None] * len(items))[i]) for i in range(len(items))]
             batch = {k: v.to(scorer.device) for k, v in scorer.processor(task, requests).items()}
             out = model(task, pixel_values=pixel_values, motion_features=motion,
                         context_id=scorer.processor.image_context_id, **batch)

@@ -154,17 +154,17 @@ class _VideoFiles(Dataset):
         try:
             fps = self.fps[index]
             sample = _sample(video, self.sampler, self.backend, fps, path, index)
-            extra = [_sample(video, dataclasses.replace(self.sampler, seed=self.sampler.seed + k), self.backend,
-                             fps, path, index).fragments for k in range(1, self.extra_samplings + 1)]
+            extra = _extra_fragments(video, self.sampler, self.extra_samplings, self.backend, fps, index)
             return _Item(index, path, sample=sample, digest=digest, extra_fragments=extra)
         except (VideoDecodeError, LoveError) as exc:
             return _Item(index, path, error=str(exc))
 
 
-def _extra_fragments(path: str, sampler: SamplerConfig, count: int, backend: str | None) -> list[torch.Tensor]:
+def _extra_fragments(video, sampler: SamplerConfig, count: int, backend: str | None, fps: float | None = None,
+                     index: int = 0) -> list[torch.Tensor]:
     """The fragments of samplings 1..count of a video (seed + k), for perception's test-time views."""
-    return [read_video(path, dataclasses.replace(sampler, seed=sampler.seed + k), backend=backend).fragments
-            for k in range(1, count + 1)]
+    return [_sample(video, dataclasses.replace(sampler, seed=sampler.seed + k), backend, fps, _name(video, index),
+                    index).fragments for k in range(1, count + 1)]
 
 
 @dataclass

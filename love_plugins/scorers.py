@@ -53,10 +53,10 @@ def _love_models() -> list[ScorerInfo]:
 
 def available() -> list[ScorerInfo]:
     """What `love-eval scorers` lists: LOVE models, shipped baselines, installed entry points."""
-    from .baselines import BASELINE_INFO
+    from .baselines import BASELINES, baseline_info
 
     rows = _love_models()
-    rows += [ScorerInfo(name, "baseline", **info()) for name, info in BASELINE_INFO.items()]
+    rows += [ScorerInfo(name, "baseline", **baseline_info(name)) for name in BASELINES]
     for name, ep in _entry_points().items():
         try:
             factory = ep.load()

@@ -28,7 +28,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +64,6 @@ class ScoreRequest:
     prompts: list[str | None] | None = None
     questions: list[str | None] | None = None
     tasks: tuple[str, ...] | None = None
-    uploads: dict[int, bytes] = field(default_factory=dict)
 
 
 def check_api_key(expected: str | None, headers) -> bool:

@@ -18,29 +18,35 @@ from typing import Any
 
 from .base import BaselineScore, FrameBaseline
 
-__all__ = ["BASELINES", "BASELINE_INFO", "BaselineScore", "FrameBaseline", "get_baseline", "is_baseline", "list_baselines"]
+__all__ = ["BASELINES", "BaselineScore", "FrameBaseline", "baseline_info", "get_baseline", "is_baseline",
+           "list_baselines", "ready_baselines"]
 
 BASELINES = {"flicker": "flicker:FlickerScorer", "niqe": "niqe:NIQEScorer", "brisque": "brisque:BRISQUEScorer",
              "fast-vqa": "fastvqa:FastVQAScorer", "dover": "dover:DoverScorer"}
 ALIASES = {"fastvqa": "fast-vqa", "fast-vqa-b": "fast-vqa"}
 
 
-def _weights(file: str):
-    def found() -> str:
+def baseline_info(name: str) -> dict:
+    """For `love-eval scorers`: what a baseline outputs and needs, without building it. A baseline with released
+    weights names its file in its module's `WEIGHTS_FILE` (looked for in `fastvqa.weights_dir()`)."""
+    import importlib
+
+    key = _name(name).lower()
+    module = importlib.import_module(f"{__name__}.{BASELINES[key].split(':')[0]}")
+    file = getattr(module, "WEIGHTS_FILE", None)
+    if file is None:
+        weights = "packaged" if key in ("niqe", "brisque") else "none needed"
+    else:
         from .fastvqa import weights_dir
 
-        return "found" if (weights_dir() / file).is_file() else f"missing ({weights_dir() / file})"
+        path = weights_dir() / file
+        weights = "found" if path.is_file() else f"missing ({path})"
+    return {"outputs": ("perception",), "needs_gpu": False, "needs_prompt": False, "weights": weights}
 
-    return found
 
-
-# For `love-eval scorers`: what each baseline outputs and needs, without building it.
-BASELINE_INFO = {
-    name: (lambda weights=weights: {"outputs": ("perception",), "needs_gpu": False, "needs_prompt": False,
-                                    "weights": weights() if callable(weights) else weights})
-    for name, weights in {"flicker": "none needed", "niqe": "packaged", "brisque": "packaged",
-                          "fast-vqa": _weights("FAST_VQA_B_1_4.pth"), "dover": _weights("DOVER.pth")}.items()
-}
+def ready_baselines() -> list[str]:
+    """The baselines that can run now: every one whose weights, if it needs any, are in place."""
+    return [name for name in BASELINES if not baseline_info(name)["weights"].startswith("missing")]
 
 
 def list_baselines() -> list[str]:

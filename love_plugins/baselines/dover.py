@@ -22,7 +22,6 @@ https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth, f
 from __future__ import annotations
 
 import math
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import CheckpointError, LoveError
+from ..errors import CheckpointError
 from ..modeling.motion_encoder import MotionEncoder
 from ..tensor_video import sample_from_frames
 from ..video import IMAGENET_MEAN_255, IMAGENET_STD_255, SamplerConfig, normalize_fragments
-from .base import BaselineScore, FrameBaseline, read_rgb_frames
-from .fastvqa import VQAHead, load_backbone, load_part, read_state_dict, weights_dir
+from .base import BaselineScore, read_rgb_frames
+from .fastvqa import VQAHead, WeightsBaseline, load_backbone, load_part, read_state_dict
 
 WEIGHTS_FILE = "DOVER.pth"
 WEIGHTS_URL = "https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth"
@@ -143,29 +142,22 @@ def _normalise(frames_uint8: torch.Tensor) -> torch.Tensor:
     return ((frames_uint8.float() - mean) / std).permute(3, 0, 1, 2)
 
 
-class DoverScorer(FrameBaseline):
-    name = "dover"
+class DoverScorer(WeightsBaseline):
+    name, label = "dover", "DOVER"
     description = "DOVER (Wu et al. 2023), released weights; score = 100 x DOVER's fused quality"
+    network = Dover
+    weights_file, weights_url = WEIGHTS_FILE, WEIGHTS_URL
+    weights_terms = "S-Lab License 1.0, non-commercial; about 220 MB"
 
     def __init__(self, weights: str | Path | None = None, device: str | None = None, technical_clips: int = 3,
                  seed: int = 0, max_decode: int = 2048):
-        path = Path(weights) if weights else weights_dir() / WEIGHTS_FILE
-        if not path.is_file():
-            raise LoveError(f"DOVER weights not found at {path}: download {WEIGHTS_URL} (S-Lab License 1.0, "
-                            "non-commercial; about 220 MB) "
-                            f"and pass its path, or put it in {weights_dir()} ($LOVE_BASELINE_WEIGHTS)")
-        self.weights, self.technical_clips, self.seed, self.max_decode = path, technical_clips, seed, max_decode
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = Dover.from_checkpoint(path).to(self.device)
+        super().__init__(weights, device)
+        self.technical_clips, self.seed, self.max_decode = technical_clips, seed, max_decode
 
     def config(self) -> dict:
         return {"technical": {"clips": self.technical_clips, "clip_len": 32, "frame_interval": 2, "fragments": 7,
                               "fragment_size": 32},
                 "aesthetic": {"frames": 32, "size": 224}, "seed": self.seed, "weights": str(self.weights)}
-
-    def describe(self) -> dict:
-        return {**super().describe(), "checkpoint": str(self.weights), "kind": "learned baseline",
-                "versions": {"torch": torch.__version__, "python": platform.python_version()}}
 
     def views(self, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """The normalised technical clips (C, 3, 32, 224, 224) and aesthetic frames (1, 3, 32, 224, 224)."""

@@ -122,26 +122,41 @@ def load_part(path, state: dict, prefix: str, module: nn.Module) -> None:
     module.load_state_dict(given, strict=True)
 
 
-class FastVQAScorer(FrameBaseline):
-    name = "fast-vqa"
-    description = "FAST-VQA-B (Wu et al. 2022), released weights; score = 100 x sigmoid((raw - mean) / std)"
+class WeightsBaseline(FrameBaseline):
+    """A baseline that runs a network with released weights (FAST-VQA, DOVER): finds the file, says what to
+    download when it is absent, loads it with the network's strict `from_checkpoint`, and records it."""
 
-    def __init__(self, weights: str | Path | None = None, device: str | None = None, sampler: SamplerConfig | None = None):
-        path = Path(weights) if weights else weights_dir() / WEIGHTS_FILE
+    network: type[nn.Module]
+    label = ""  # the network's name in messages
+    weights_file = weights_url = weights_terms = ""  # file name, where to get it, "licence, size"
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None):
+        path = Path(weights) if weights else weights_dir() / self.weights_file
         if not path.is_file():
-            raise LoveError(f"FAST-VQA weights not found at {path}: download {WEIGHTS_URL} (MIT licence, about "
-                            f"110 MB) and pass its path, or put it in {weights_dir()} ($LOVE_BASELINE_WEIGHTS)")
+            raise LoveError(f"{self.label} weights not found at {path}: download {self.weights_url} "
+                            f"({self.weights_terms}) and pass its path, or put it in {weights_dir()} "
+                            "($LOVE_BASELINE_WEIGHTS)")
         self.weights = path
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.sampler = sampler or SamplerConfig()
-        self.model = FastVQA.from_checkpoint(path).to(self.device)
-
-    def config(self) -> dict:
-        return {**self.sampler.to_dict(), "weights": str(self.weights), "rescale": list(RESCALE)}
+        self.model = self.network.from_checkpoint(path).to(self.device)
 
     def describe(self) -> dict:
         return {**super().describe(), "checkpoint": str(self.weights), "kind": "learned baseline",
                 "versions": {"torch": torch.__version__, "python": platform.python_version()}}
+
+
+class FastVQAScorer(WeightsBaseline):
+    name, label = "fast-vqa", "FAST-VQA"
+    description = "FAST-VQA-B (Wu et al. 2022), released weights; score = 100 x sigmoid((raw - mean) / std)"
+    network = FastVQA
+    weights_file, weights_url, weights_terms = WEIGHTS_FILE, WEIGHTS_URL, "MIT licence, about 110 MB"
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None, sampler: SamplerConfig | None = None):
+        super().__init__(weights, device)
+        self.sampler = sampler or SamplerConfig()
+
+    def config(self) -> dict:
+        return {**self.sampler.to_dict(), "weights": str(self.weights), "rescale": list(RESCALE)}
 
     @torch.inference_mode()
     def measure(self, path: str) -> BaselineScore:

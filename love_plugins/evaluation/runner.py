@@ -42,14 +42,13 @@ def add_common_options(parser: argparse.ArgumentParser, default_out: str) -> Non
 
 
 def build_scorers(args: argparse.Namespace) -> list:
-    from love_plugins.baselines import BASELINE_INFO
+    from love_plugins.baselines import ready_baselines
 
     from .harness import resolve_scorer
 
     names = [n.strip() for n in args.model.split(",") if n.strip()]
     if args.baselines:
-        ready = [b for b, info in BASELINE_INFO.items() if not info()["weights"].startswith("missing")]
-        names += [b for b in ready if b not in names and f"baseline:{b}" not in names]
+        names += [b for b in ready_baselines() if b not in names and f"baseline:{b}" not in names]
     if not names:
         raise LoveError("--model: no scorer named")
     return [resolve_scorer(n, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
