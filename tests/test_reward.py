@@ -106,6 +106,12 @@ def test_a_video_that_cannot_be_scored_never_gets_a_number(nano, clips):
     assert out.errors[1].startswith("video 1: it has no frames") and out.errors[0] is None
     with pytest.raises(ValueError, match="unknown reward component"):
         LoveReward(nano, weights={"aesthetics": 1.0})
+    with pytest.raises(ValueError, match="finite numbers"):
+        LoveReward(nano, weights={"perception": float("nan")})
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        LoveReward(nano, normalize="zscore")
+    with pytest.raises(ValueError, match="need task"):
+        LoveReward(nano, weights={"perception": 0.0})
     with pytest.raises(LoveError, match="correspondence reward needs the videos' prompts"):
         LoveReward(nano)(videos)
 
