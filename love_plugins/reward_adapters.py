@@ -1,4 +1,4 @@
-"""LOVE-Reward in the shapes RL trainers for text-to-video models call a reward (see README, "LOVE-Reward").
+"""LOVE-Reward in the shapes RL trainers for text-to-video models call a reward (see docs/reward.md).
 
 Each adapter is a few lines over `LoveReward`; none of the frameworks needs to be installed to import this
 module (where one is, its base class is used so its loader accepts the adapter).

@@ -21,8 +21,8 @@ import torch
 
 
 def main(argv: list[str] | None = None) -> int:
-    from love_plugins.training.nano import DEFAULT_WORK_DIR, nano_suites
-    from love_plugins.training.probe import probe_bundle
+    from love_plugins.nano.probe import probe_bundle
+    from love_plugins.nano.recipe import DEFAULT_WORK_DIR, nano_suites
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", default="love-nano", help="bundle folder or love-nano (default: %(default)s)")

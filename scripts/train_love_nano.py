@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from love_plugins.training.nano import DEFAULT_WORK_DIR, NanoRecipe, build_love_nano
+    from love_plugins.nano.recipe import DEFAULT_WORK_DIR, NanoRecipe, build_love_nano
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "love_plugins" / "assets" / "love-nano"), help="bundle folder")

@@ -21,3 +21,22 @@ torch.set_num_threads(1)
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# The training tests' synthetic suite and decoded-video cache (test_training.py, test_nano_training.py); a test
+# file with a `suite` fixture of its own uses that one.
+import pytest  # noqa: E402
+
+from love_plugins.synth import SuiteConfig, generate_suite  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_suite")
+    generate_suite(root, num_videos=48, seed=11, config=SuiteConfig(test_fraction=0.33))
+    return root
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("video_cache")

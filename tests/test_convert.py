@@ -255,6 +255,23 @@ def test_unmerged_conversion_reproduces_scores_and_qa(source, unmerged):
     assert (bundle / "conversion_report.json").is_file()
 
 
+def test_love_nano_architecture_switches_are_off_in_a_converted_love_bundle(unmerged):
+    """love-nano's switches (the ViT's frame-difference channels, the motion encoder's local-contrast channel,
+    its patch LayerNorm removed) stay in the config but are LOVE's in every converted bundle and by default."""
+    from love_plugins.modeling import LoveConfig
+    from love_plugins.scorer import PACKAGED_MODELS
+
+    def switches(config: LoveConfig) -> tuple:
+        motion = config.motion_encoder_config
+        return config.frame_difference, motion.local_contrast, motion.patch_norm
+
+    love = (False, False, True)
+    assert switches(LoveModel.from_pretrained(unmerged[1]).config) == love
+    assert switches(LoveConfig()) == love  # what `convert` builds on without a template
+    nano = LoveConfig.from_dict(json.loads((PACKAGED_MODELS["love-nano"] / "love_config.json").read_text()))
+    assert switches(nano) == (True, True, False)
+
+
 def test_merged_lora_is_recovered_with_the_base(source, tmp_path):
     model, tokenizer = source
     release = write_release(tmp_path, model, tokenizer, merged=True, evaluator=False)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from love_plugins.cli import main as cli_main
+from love_plugins.nano.recipe import NanoRecipe
 from love_plugins.scorer import PACKAGED_MODELS
-from love_plugins.training.nano import NanoRecipe
 
 NANO = PACKAGED_MODELS["love-nano"]
 pytestmark = pytest.mark.skipif(not (NANO / "model.safetensors").is_file(), reason="love-nano not bundled")
@@ -78,7 +78,7 @@ def _scored(n: int, seed: int, noise: float):
 
 def test_confidence_intervals_bracket_the_figure_and_narrow_with_more_clips():
     from love_plugins.metrics import srcc
-    from love_plugins.training.suite_eval import suite_metrics
+    from love_plugins.nano.suite_eval import suite_metrics
 
     widths = []
     for n in (50, 800):

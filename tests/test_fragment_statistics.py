@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from love_plugins.synth.degrade import apply_degradations
-from love_plugins.synth.scene import render_frames, sample_scene
-from love_plugins.training.fragment_statistics import (
+from love_plugins.nano.fragment_statistics import (
     FRAGMENT_STATISTICS,
     clip_statistics,
     fragment_statistics,
 )
+from love_plugins.synth.degrade import apply_degradations
+from love_plugins.synth.scene import render_frames, sample_scene
 
 
 @pytest.fixture(scope="module")

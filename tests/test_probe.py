@@ -10,9 +10,9 @@ import pytest
 
 from love_plugins.errors import LoveError
 from love_plugins.modeling.tiny import build_tiny_model
+from love_plugins.nano.probe import ATTRIBUTES, SuiteFeatures, probe_bundle, probe_features
 from love_plugins.synth import generate_suite
 from love_plugins.synth.scene import OBJECT_COLORS
-from love_plugins.training.probe import ATTRIBUTES, SuiteFeatures, probe_bundle, probe_features
 
 
 def _features(n: int, seed: int) -> SuiteFeatures:

@@ -34,8 +34,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import love_plugins
     from love_plugins.errors import LoveError
+    from love_plugins.nano.suite_eval import CI_RESAMPLES, evaluate_suite
     from love_plugins.synth import generate_suite
-    from love_plugins.training.suite_eval import CI_RESAMPLES, evaluate_suite
 
     started = time.perf_counter()
     out = Path(args.out)

@@ -23,8 +23,8 @@ from . import options
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, choices=("perception", "correspondence", "qa"))
     parser.add_argument("--stage", required=True,
-                        help="1, 2 or qa (QA: 2 = qa); motion, vision, encoders, 0 = love-nano's pre-training of a "
-                             "base built from config")
+                        help="LOVE's 1, 2 or qa (QA: 2 = qa); or a stage an installed package registers, run with "
+                             "its default options (love-nano's pre-training: motion, vision, encoders, 0)")
     parser.add_argument("--data", type=options.existing_path, required=True, metavar="META_OR_MANIFEST",
                         help="LOVE meta JSON, manifest.jsonl/.csv, or a `love-eval synth` folder")
     parser.add_argument("--output-dir", "-o", type=options.output_dir, required=True, help="bundle folder to write (checkpoints inside)")

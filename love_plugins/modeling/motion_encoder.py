@@ -57,11 +57,12 @@ class MotionEncoderConfig:
     layer_norm_eps: float = 1e-5
     # LayerNorm after the patch embedding (upstream's `patch_norm`, on in FAST-VQA and LOVE). A very
     # narrow encoder may leave it off: over a few channels it normalises away the per-tubelet energy
-    # that noise and blockiness show up as.
+    # that noise and blockiness show up as (love-nano leaves it off; on in every converted LOVE bundle).
     patch_norm: bool = True
     # A fourth input channel: the luma's local contrast (BRISQUE's and NIQE's MSCN map, see
     # `local_contrast_map`). In RGB, noise of a few grey levels sits beside edges of a hundred; the map puts
-    # both at the scale of the network's nonlinearities. Off in FAST-VQA and LOVE.
+    # both at the scale of the network's nonlinearities. Off in FAST-VQA and LOVE (checked in every converted bundle);
+    # on in love-nano.
     local_contrast: bool = False
 
     def __post_init__(self):

@@ -3,20 +3,25 @@
     from love_plugins.training import TrainConfig, train
     train(TrainConfig(task="perception", stage="2", data="suite/meta_perception.json", output_dir="out"))
 
-See `love-eval train --help` and the README's "Training" section (multi-GPU, DeepSpeed, resume).
+LOVE's stages are 1, 2 and QA; other packages add stages through `register_stage` (see `stages.py`
+and docs/training.md). See `love-eval train --help` and docs/training.md (multi-GPU,
+DeepSpeed, resume).
 """
 
 from .collator import LoveCollator
 from .data import LoveDataset, Record, VideoCache, level_index, level_word_for, load_records
-from .module import STAGES, LoveForTraining, configure_trainable, copy_projectors, trainable_parameter_names
-from .trainer import TrainConfig, evaluation_metrics, read_training_info, resolve_stage, train
+from .module import LoveForTraining, configure_trainable, copy_projectors, trainable_parameter_names
+from .stages import LOVE_STAGES, LoveStage, Stage, register_stage, registered_stages, resolve_stage
+from .trainer import TrainConfig, evaluation_metrics, read_training_info, train
 
 __all__ = [
-    "STAGES",
+    "LOVE_STAGES",
     "LoveCollator",
     "LoveDataset",
     "LoveForTraining",
+    "LoveStage",
     "Record",
+    "Stage",
     "TrainConfig",
     "VideoCache",
     "configure_trainable",
@@ -26,6 +31,8 @@ __all__ = [
     "level_word_for",
     "load_records",
     "read_training_info",
+    "register_stage",
+    "registered_stages",
     "resolve_stage",
     "train",
     "trainable_parameter_names",

@@ -266,7 +266,6 @@ class LoveDataset(Dataset):
         self.records = records
         self.cache = cache
         self.motion: dict[str, torch.Tensor] = {}
-        self.fragment_stats: dict[str, torch.Tensor] = {}
         cache.load([r.video for r in records], progress=progress)
 
     def __len__(self) -> int:
@@ -284,13 +283,6 @@ class LoveDataset(Dataset):
             for v, f in zip(chunk, feats):
                 self.motion[v] = f
 
-    def precompute_fragment_statistics(self, progress: bool = False) -> torch.Tensor:
-        """Hand-made statistics of each video's fragment clips (`fragment_statistics`), the targets of
-        love-nano's motion stage; items then carry them. Returns them stacked, (videos, clips, 11)."""
-        videos = list(dict.fromkeys(r.video for r in self.records))
-        _fill_fragment_statistics(self.fragment_stats, self.cache, videos, progress)
-        return torch.stack([self.fragment_stats[v] for v in videos])
-
     def __getitem__(self, i: int) -> dict:
         rec = self.records[i]
         frames, fragments = self.cache[rec.video]
@@ -299,68 +291,7 @@ class LoveDataset(Dataset):
             item["motion_features"] = self.motion[rec.video]
         else:
             item["fragments"] = fragments
-        if rec.video in self.fragment_stats:
-            item["fragment_statistics"] = self.fragment_stats[rec.video]
         return item
-
-
-class FragmentResampledDataset(LoveDataset):
-    """Motion-stage data for love-nano: each time a clip is drawn, its motion fragments come from one of
-    `draws` samplings (sampler seeds s, s + 1, ..., where s is the model's own), picked at random, much as
-    FAST-VQA draws fresh fragments at every step. The fragments' offsets depend on the frame size alone,
-    so with one sampling every clip of a suite shows the encoder the same patches in every epoch, and it
-    fits them; with four to eight it keeps learning (docs/love-nano.md). Evaluation and inference use the
-    model's own sampling. Each sampling's distillation targets are its own fragments' statistics."""
-
-    def __init__(self, records: list[Record], cache: VideoCache, draws: int, seed: int = 0,
-                 progress: bool = False):
-        if draws < 1:
-            raise ValueError(f"draws must be >= 1, got {draws}")
-        import dataclasses
-
-        import numpy as np
-
-        super().__init__(records, cache, progress=progress)
-        base = cache.sampler
-        self.caches = [cache] + [VideoCache(dataclasses.replace(base, seed=base.seed + k), cache.cache_dir,
-                                            cache.num_workers) for k in range(1, draws)]
-        for extra in self.caches[1:]:
-            extra.load([r.video for r in records], progress=progress)
-        self._rng = np.random.default_rng(seed)
-        self._statistics: list[dict[str, torch.Tensor]] = []  # per sampling, once precomputed
-
-    def precompute_fragment_statistics(self, progress: bool = False) -> torch.Tensor:
-        """As `LoveDataset`'s, for every sampling; returns them all, (samplings × videos, clips, 11)."""
-        own = super().precompute_fragment_statistics(progress)
-        videos = list(dict.fromkeys(r.video for r in self.records))
-        self._statistics = [self.fragment_stats] + [
-            _fill_fragment_statistics({}, extra, videos, progress, desc=f"fragment statistics, sampling {k}")
-            for k, extra in enumerate(self.caches[1:], start=1)]
-        return torch.cat([own] + [torch.stack([table[v] for v in videos]) for table in self._statistics[1:]])
-
-    def __getitem__(self, i: int) -> dict:
-        item = super().__getitem__(i)
-        if "fragments" not in item:  # a frozen encoder's precomputed features: nothing to resample
-            return item
-        k = int(self._rng.integers(len(self.caches)))
-        video = self.records[i].video
-        item["fragments"] = self.caches[k][video][1]
-        if self._statistics:
-            item["fragment_statistics"] = self._statistics[k][video]
-        return item
-
-
-def _fill_fragment_statistics(table: dict[str, torch.Tensor], cache: VideoCache, videos: list[str], progress: bool,
-                              desc: str = "fragment statistics") -> dict[str, torch.Tensor]:
-    """Add to `table` the `fragment_statistics` of each video's fragments in `cache` that it lacks."""
-    from tqdm.auto import tqdm
-
-    from .fragment_statistics import fragment_statistics
-
-    for video in tqdm(videos, desc=desc, unit="video", disable=not progress):
-        if video not in table:
-            table[video] = fragment_statistics(cache[video][1])
-    return table
 
 
 def share_cache(datasets: Sequence[LoveDataset]) -> None:
@@ -369,87 +300,3 @@ def share_cache(datasets: Sequence[LoveDataset]) -> None:
     for ds in datasets:
         table.update(ds.motion)
         ds.motion = table
-
-
-CAPTION_QUESTION = "Describe the video."
-
-
-class SceneAugmentedDataset(LoveDataset):
-    """Stage-0 data for love-nano: each time a synthetic clip is drawn, its QA question and its
-    correspondence prompt are drawn afresh from the clip's true scene (with the suite's own
-    generators, so targets stay exact). One fixed question per clip can be memorised from its text;
-    the same question with both answers across clips cannot, so the model has to look at the video.
-    Shares of the QA draws are instead captions of the true scene (`caption_share`) or open questions
-    such as "What color is the background?" -> "The answer is gray." (`open_share`); both train with
-    next-token loss on every answer word.
-
-    `motion_weight` draws a question's dimension with motion that many times as likely as each other
-    dimension (1: uniform, as the suite's own questions): whether the object moves left or right is
-    the one attribute a frame cannot show, and the rarer it is asked the slower the model learns to look.
-
-    Yes/no questions and correspondence prompts also carry `word_matches`: (character index of the
-    last letter of each word that states an attribute, whether the video shows it), the targets of the
-    stage-0 word-match probe (`LoveForTraining(match_weight=...)`)."""
-
-    def __init__(self, records: list[Record], cache: VideoCache, seed: int = 0, caption_share: float = 0.5,
-                 open_share: float = 0.0, progress: bool = False, motion_weight: float = 1.0):
-        if caption_share < 0 or open_share < 0 or caption_share + open_share > 1:
-            raise ValueError(f"caption_share ({caption_share}) and open_share ({open_share}) must be >= 0 "
-                             "and add up to at most 1")
-        if not motion_weight > 0:  # NaN too
-            raise ValueError(f"motion_weight must be > 0, got {motion_weight}")
-        super().__init__(records, cache, progress=progress)
-        self.caption_share = caption_share
-        self.open_share = open_share
-        import numpy as np
-
-        from ..synth.prompts import DIMENSIONS
-
-        self._rng = np.random.default_rng(seed)
-        self._dimensions = DIMENSIONS
-        weights = np.array([motion_weight if d == "motion" else 1.0 for d in DIMENSIONS])
-        # None: the question samplers draw the dimension themselves, uniformly (weight 1 draws exactly the
-        # numbers it always did)
-        self._dimension_probabilities = None if motion_weight == 1 else weights / weights.sum()
-
-    def _dimension(self) -> str | None:
-        """The QA dimension of the next question, or None to let the question sampler draw it uniformly."""
-        if self._dimension_probabilities is None:
-            return None
-        return str(self._rng.choice(self._dimensions, p=self._dimension_probabilities))
-
-    def __getitem__(self, i: int) -> dict:
-        import dataclasses
-
-        from ..synth.prompts import (
-            describe,
-            sample_open_question,
-            sample_prompt,
-            sample_question,
-            scene_attributes,
-        )
-        from ..synth.scene import Scene
-
-        item = super().__getitem__(i)
-        rec = item["record"]
-        if rec.scene is None or rec.task == "perception":
-            return item
-        scene = Scene.from_dict(rec.scene)
-        if rec.task == "correspondence":
-            p = sample_prompt(self._rng, scene, quality=float(self._rng.uniform(0.05, 0.95)))
-            matches = [(end - 1, name not in p["changed"]) for name, (_, end) in p["spans"].items()]
-            return {**item, "record": dataclasses.replace(rec, prompt=p["prompt"], mos=float(p["mos"])),
-                    "word_matches": matches}
-        draw = self._rng.random()
-        if draw < self.caption_share:
-            # captioning, as in VLM pre-training: every attribute word must be read off the video
-            rec = dataclasses.replace(rec, question=CAPTION_QUESTION, answer=describe(scene_attributes(scene)))
-        else:
-            dimension = self._dimension()
-            q = (sample_open_question(self._rng, scene, dimension) if draw < self.caption_share + self.open_share
-                 else sample_question(self._rng, scene, answer_yes=bool(self._rng.random() < 0.5),
-                                      dimension=dimension))
-            rec = dataclasses.replace(rec, question=q["question"], answer=q["answer"], dimension=q["dimension"])
-            if "span" in q:
-                item["word_matches"] = [(q["span"][1] - 1, q["answer"] == "Yes")]
-        return {**item, "record": rec}

@@ -24,20 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import AnnotationError
 from ..modeling.configuration_love import SCORE_TASKS, TASKS
 from ..modeling.modeling_love import LoveModel
 from ..modeling.prompting import LoveProcessor
-from .collator import LoveCollator
-from .data import (
-    FragmentResampledDataset,
-    LoveDataset,
-    SceneAugmentedDataset,
-    VideoCache,
-    load_records,
-    share_cache,
-)
-from .module import FRAME_SCENE_ATTRIBUTES, STAGES, LoveForTraining, frame_scene_classes, set_adapters_enabled
+from .data import VideoCache, load_records, share_cache
+from .module import set_adapters_enabled
+from .stages import LOVE_STAGES, Stage, build_stage, resolve_stage
 
 logger = logging.getLogger(__name__)
 
@@ -45,32 +37,16 @@ CHECKPOINTS = "checkpoints"
 INFO_NAME = "training_info.json"
 
 
-# love-nano's pre-training options and the stages that read them; `TrainConfig` refuses one changed from
-# its default anywhere else (the motion and encoders stages always train the motion encoder, so they accept
-# that too).
-PRETRAINING_OPTION_STAGES = {"aux_weight": ("encoders", "stage0"), "augment_scenes": ("stage0",),
-                             "match_weight": ("stage0",), "motion_aux_weight": ("motion", "stage0"),
-                             "train_motion_encoder": ("motion", "encoders", "stage0"),
-                             "train_vision_tower": ("stage0",), "distill_weight": ("motion",),
-                             "match_span_weight": ("stage0",), "motion_question_weight": ("stage0",),
-                             "caption_share": ("stage0",), "open_share": ("stage0",),
-                             "fragment_draws": ("motion",), "frame_motion_weight": ("stage0",),
-                             "frame_scene_weight": ("stage0",), "frame_scene_attributes": ("stage0",)}
-# options of the questions that augment_scenes draws from each clip's true scene
-SCENE_DRAW_OPTIONS = ("caption_share", "open_share", "motion_question_weight")
-
-
 @dataclass
 class TrainConfig:
     """Everything a run needs; recorded verbatim in the bundle's training_info.json."""
 
     task: str
-    stage: str  # "1", "2", "qa" (or "stage1", ...); "motion", "vision", "encoders", "0" = love-nano's base pretraining
+    stage: str  # "1", "2", "qa" (or "stage1", ...), or a stage another package registered (`stages.py`)
     data: str  # LOVE meta JSON, manifest (.jsonl/.csv) or suite folder
     output_dir: str
     model: str = "love-nano"  # bundle directory, "love-nano" or "tiny-random"
     eval_data: str | None = None  # default: the test split of `data`
-    stage0_tasks: tuple[str, ...] = TASKS  # tasks mixed in stage 0
     learning_rate: float = 4e-5
     lr_scheduler_type: str = "cosine"
     warmup_ratio: float = 0.03
@@ -89,23 +65,6 @@ class TrainConfig:
     save_steps: int | None = None
     save_total_limit: int | None = 2
     logging_steps: int = 10
-    l1_weight: float = 1.0  # weight of the L1 term in stage 0
-    aux_weight: float = 0.0  # stage 0: weight of the scene-attribute probe loss (synthetic manifests only)
-    augment_scenes: bool = False  # stage 0: fresh QA questions / prompts per draw from the true scenes
-    caption_share: float = 0.5  # stage 0 with augment_scenes: share of QA draws that are scene captions
-    open_share: float = 0.0  # stage 0 with augment_scenes: share of QA draws that are open questions
-    motion_question_weight: float = 1.0  # stage 0 with augment_scenes: how much likelier motion questions are
-    match_weight: float = 0.0  # stage 0 with augment_scenes: weight of the word-match probe loss
-    match_layer: int = 1  # stage 0: the LLM layer whose output the word-match probe reads
-    match_span_weight: float = 0.0  # stage 0: the verdict carried from a yes/no question's word to its answer
-    motion_aux_weight: float = 0.0  # motion stage, or stage 0 with train_motion_encoder: direction-of-motion probe
-    frame_motion_weight: float = 0.0  # stage 0: direction of motion read off the pooled frame tokens
-    frame_scene_weight: float = 0.0  # stage 0: background, colour, shape and count read off the pooled frame tokens
-    frame_scene_attributes: tuple[str, ...] = FRAME_SCENE_ATTRIBUTES  # stage 0: which of them the probe asks
-    train_motion_encoder: bool = False  # stage 0 only: pre-train the (later frozen) motion encoder too
-    train_vision_tower: bool = True  # stage 0 only: False keeps the vision tower as the encoders stage left it
-    distill_weight: float = 1.0  # motion stage: weight of the hand-made fragment statistics as targets
-    fragment_draws: int = 1  # motion stage: training clips' fragments drawn from this many samplings, one per draw
     resume: str | None = None  # None, "auto" (last checkpoint if any) or a checkpoint directory
     deepspeed: str | None = None  # DeepSpeed JSON config (ZeRO-1/2), passed to TrainingArguments
     cache_dir: str | None = None  # decoded-video cache (default: <output_dir>/video_cache)
@@ -114,50 +73,19 @@ class TrainConfig:
     keep_checkpoints: bool = True
     max_train_samples: int | None = None
     name: str | None = None  # new config.name of the model (e.g. the love-nano label)
+    stage_options: dict | None = None  # a registered stage's own options (LOVE's stages take none)
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; known: {TASKS}")
         self.stage = resolve_stage(self.task, self.stage)
-        if self.stage == "qa" and self.task != "qa":
-            raise ValueError("--stage qa trains the qa task")
-        if self.stage == "stage2" and self.task not in SCORE_TASKS:
-            raise ValueError("stage 2 (score head + LoRA with L1) is for perception and correspondence")
-        if self.stage in ("motion", "vision", "encoders") and self.task != "perception":
-            raise ValueError(f"the {self.stage} stage learns the perception MOS: --task perception")
-        if self.fragment_draws < 1:
-            raise ValueError(f"fragment_draws must be >= 1 (1 = the model's own sampling only), got "
-                             f"{self.fragment_draws}")
         if self.max_grad_norm < 0:  # a negative bound would flip the gradients it clips
             raise ValueError(f"max_grad_norm must be >= 0 (0 = no clipping), got {self.max_grad_norm}")
-        self.stage0_tasks = tuple(self.stage0_tasks)
-        self.frame_scene_attributes = tuple(self.frame_scene_attributes)
-        frame_scene_classes(self.frame_scene_attributes)  # refuses an unknown attribute before any video is read
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        unread = [name for name, stages in PRETRAINING_OPTION_STAGES.items()  # else dropped without a word
-                  if self.stage not in stages and getattr(self, name) != defaults[name]]
-        if unread:
-            raise ValueError(f"{', '.join(unread)}: pre-training option(s), not used by stage {self.stage!r}")
-        undrawn = [name for name in SCENE_DRAW_OPTIONS  # else dropped without a word
-                   if not self.augment_scenes and getattr(self, name) != defaults[name]]
-        if undrawn:
-            raise ValueError(f"{', '.join(undrawn)}: shape(s) the questions that augment_scenes draws afresh; "
-                             "they need augment_scenes")
+        self.training_stage().check(self)  # a stage's own checks, before any video is read
 
-
-def normalize_stage(stage: str | int) -> str:
-    text = str(stage).lower().removeprefix("stage")
-    out = {"motion": "motion", "vision": "vision", "encoders": "encoders", "0": "stage0", "1": "stage1", "2": "stage2", "qa": "qa"}.get(text)
-    if out is None:
-        raise ValueError(f"unknown stage {stage!r}; use 1, 2 or qa (motion, vision, encoders, 0: love-nano's "
-                         "pre-training)")
-    return out
-
-
-def resolve_stage(task: str, stage: str) -> str:
-    """QA has one LoRA stage: `--task qa --stage 2` means the QA recipe."""
-    stage = normalize_stage(stage)
-    return "qa" if task == "qa" and stage == "stage2" else stage
+    def training_stage(self) -> Stage:
+        """The `Stage` this configuration runs, built with its options."""
+        return build_stage(self.stage, self.stage_options)
 
 
 # -- metrics ----------------------------------------------------------------------------------------------
@@ -196,13 +124,13 @@ def evaluation_metrics(predictions: np.ndarray, targets: np.ndarray, task_ids: n
     return out
 
 
-def _compute_metrics_for(stage: str):
+def _compute_metrics_for(stage: Stage):
     def compute(eval_pred) -> dict:
         preds = eval_pred.predictions
         preds = preds[0] if isinstance(preds, tuple) else preds
         targets, task_ids = eval_pred.label_ids
-        return evaluation_metrics(np.asarray(preds, dtype=np.float64), np.asarray(targets, dtype=np.float64),
-                                  np.asarray(task_ids), stage)
+        return stage.metrics(np.asarray(preds, dtype=np.float64), np.asarray(targets, dtype=np.float64),
+                             np.asarray(task_ids))
 
     return compute
 
@@ -235,10 +163,9 @@ def _previous_history(name_or_path: str) -> list:
 
 
 # -- the run ----------------------------------------------------------------------------------------------
-def _records(cfg: TrainConfig, stage: str, split: str, data: str) -> list:
-    tasks = cfg.stage0_tasks if stage == "stage0" else (cfg.task,)
+def _records(cfg: TrainConfig, stage: Stage, split: str, data: str) -> list:
     records = []
-    for task in tasks:
+    for task in stage.record_tasks(cfg):
         records += load_records(data, task, split)
     return records
 
@@ -252,7 +179,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     from transformers import Trainer, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
-    stage = resolve_stage(cfg.task, cfg.stage)
+    stage = cfg.training_stage()
     started = time.perf_counter()
     set_seed(cfg.seed)
     from_disk = model is None
@@ -275,37 +202,13 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     model.to(device)
     cache = VideoCache(model.config.sampler_config, cfg.cache_dir or output_dir / "video_cache", cfg.decode_workers)
     train_records = _records(cfg, stage, "train", cfg.data)
-    if stage == "vision" and not all(r.scene for r in train_records):  # before any video is decoded
-        raise AnnotationError(cfg.data, "the vision stage learns each frame's true scene attributes, which these "
-                                        "annotations do not carry (a `love-eval synth` manifest does)")
     if cfg.max_train_samples:
         train_records = train_records[: cfg.max_train_samples]
     eval_records = _records(cfg, stage, "test", cfg.eval_data or cfg.data)
-    if cfg.augment_scenes and stage == "stage0":
-        train_set = SceneAugmentedDataset(train_records, cache, seed=cfg.seed, caption_share=cfg.caption_share,
-                                          open_share=cfg.open_share, progress=True,
-                                          motion_weight=cfg.motion_question_weight)
-    elif stage == "motion" and cfg.fragment_draws > 1:
-        train_set = FragmentResampledDataset(train_records, cache, cfg.fragment_draws, seed=cfg.seed, progress=True)
-    else:
-        train_set = LoveDataset(train_records, cache, progress=True)
-    eval_set = LoveDataset(eval_records, cache, progress=True) if eval_records else None
+    train_set, eval_set = stage.datasets(cfg, train_records, eval_records, cache)
     share_cache([d for d in (train_set, eval_set) if d is not None])
-    statistics_scale = None
-    if stage == "motion" and cfg.distill_weight:  # the distillation targets, standardised over the training clips
-        statistics = train_set.precompute_fragment_statistics(progress=True).flatten(0, 1)
-        statistics_scale = (statistics.mean(0), statistics.std(0))
-        if eval_set is not None:
-            eval_set.precompute_fragment_statistics(progress=True)
-    wrapper = LoveForTraining(model, processor, stage, cfg.task, l1_weight=cfg.l1_weight, aux_weight=cfg.aux_weight,
-                              train_motion_encoder=cfg.train_motion_encoder, match_weight=cfg.match_weight,
-                              match_layer=cfg.match_layer, motion_aux_weight=cfg.motion_aux_weight,
-                              train_vision_tower=cfg.train_vision_tower, distill_weight=cfg.distill_weight,
-                              statistics_scale=statistics_scale, match_span_weight=cfg.match_span_weight,
-                              frame_motion_weight=cfg.frame_motion_weight,
-                              frame_scene_weight=cfg.frame_scene_weight,
-                              frame_scene_attributes=cfg.frame_scene_attributes)
-    if not wrapper.train_motion_encoder and stage != "vision":  # the vision stage never reads motion
+    wrapper = stage.build_module(cfg, model, processor, train_set, eval_set)
+    if not wrapper.train_motion_encoder and wrapper.reads_motion:
         train_set.precompute_motion(model)  # frozen: once per video, never again per step
         if eval_set is not None:
             eval_set.precompute_motion(model)
@@ -348,9 +251,7 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set if evaluate else None,
-        # the batches carry the true scenes only where the wrapper learns from them (pre-training)
-        data_collator=LoveCollator(processor, scene_targets=wrapper.needs_scene_targets,
-                                   word_matches=bool(wrapper.match_weight)),
+        data_collator=stage.collator(wrapper, processor),
         compute_metrics=_compute_metrics_for(stage) if evaluate else None,
         callbacks=callbacks,
     )
@@ -368,8 +269,9 @@ def train(cfg: TrainConfig, model: LoveModel | None = None, tokenizer=None, call
     seconds = time.perf_counter() - started
     run = {
         "task": cfg.task,
-        "stage": stage,
+        "stage": stage.name,
         "config": {**dataclasses.asdict(cfg), **({} if from_disk else {"model": "<in memory>"})},
+        "stage_options": stage.options(),
         "resumed_from": resume,
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
@@ -430,4 +332,4 @@ def read_training_info(bundle: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-__all__ = ["STAGES", "TrainConfig", "evaluation_metrics", "read_training_info", "resolve_stage", "train"]
+__all__ = ["LOVE_STAGES", "TrainConfig", "evaluation_metrics", "read_training_info", "resolve_stage", "train"]

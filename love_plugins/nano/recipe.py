@@ -2,7 +2,8 @@
 training code. A demonstration model — it has only ever seen synthetic clips; real evaluation uses
 the released LOVE weights (`love-eval convert`).
 
-Recipe (`build_love_nano`), all through `train(TrainConfig(...))`:
+Recipe (`build_love_nano`), all through `train(TrainConfig(...))`, the pre-training stages registered by
+`love_plugins.nano.stages`:
 
 M. the motion stage (stands in for FAST-VQA's quality pre-training of `temporal.pth`, which a base
    built from config lacks): the motion encoder alone learns the MOS, the six degradation severities,
@@ -345,8 +346,8 @@ def _read_marker(marker: Path) -> dict | None:
 def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecipe | None = None) -> dict:
     """Regenerate love-nano from scratch into `out_dir` (a bundle); returns its training_info."""
     from ..modeling.modeling_love import LoveModel
-    from .module import copy_projectors
-    from .trainer import TrainConfig, read_training_info, train
+    from ..training import TrainConfig, copy_projectors, read_training_info, train
+    from . import stages  # noqa: F401  (registers the pre-training stages)
 
     recipe = recipe or NanoRecipe()
     started = time.perf_counter()
@@ -413,42 +414,39 @@ def build_love_nano(work_dir: str | Path, out_dir: str | Path, recipe: NanoRecip
     pretraining = [
         ("motion", recipe.motion_epochs, recipe.motion_threads,
          dict(num_train_epochs=recipe.motion_epochs, learning_rate=recipe.motion_lr,
-              warmup_ratio=recipe.motion_warmup_ratio, distill_weight=recipe.motion_distill_weight,
-              motion_aux_weight=recipe.motion_direction_weight, per_device_train_batch_size=recipe.motion_batch_size,
+              warmup_ratio=recipe.motion_warmup_ratio, per_device_train_batch_size=recipe.motion_batch_size),
+         dict(distill_weight=recipe.motion_distill_weight, motion_aux_weight=recipe.motion_direction_weight,
               fragment_draws=recipe.motion_fragment_draws)),
         ("vision", recipe.vision_epochs, recipe.stage0_threads,
          dict(num_train_epochs=recipe.vision_epochs, learning_rate=recipe.vision_lr,
-              warmup_ratio=recipe.vision_warmup_ratio, per_device_train_batch_size=recipe.vision_batch_size)),
+              warmup_ratio=recipe.vision_warmup_ratio, per_device_train_batch_size=recipe.vision_batch_size), {}),
         ("encoders", recipe.encoders_epochs, recipe.stage0_threads,
          dict(num_train_epochs=recipe.encoders_epochs, learning_rate=recipe.encoders_lr,
-              warmup_ratio=recipe.encoders_warmup_ratio, aux_weight=1.0,
-              per_device_train_batch_size=recipe.encoders_batch_size)),
+              warmup_ratio=recipe.encoders_warmup_ratio, per_device_train_batch_size=recipe.encoders_batch_size),
+         dict(aux_weight=1.0)),
     ]
-    for stage, epochs, threads, options in pretraining:
+    for stage, epochs, threads, options, stage_options in pretraining:
         if epochs <= 0:
             continue
         run_stage(TrainConfig(task="perception", stage=stage, output_dir=str(work / stage), name=NANO_NAME,
-                              **{**common, **options}, **start), threads, stage, **in_memory)
+                              stage_options=stage_options, **{**common, **options}, **start), threads, stage,
+                  **in_memory)
         in_memory, start = {}, {"model": str(work / stage)}  # its bundle keeps its history
     stage0 = work / "stage0"
+    stage0_options = dict(
+        aux_weight=recipe.stage0_aux_weight, l1_weight=recipe.stage0_l1_weight, augment_scenes=recipe.stage0_augment,
+        **(dict(caption_share=recipe.stage0_caption_share, open_share=recipe.stage0_open_share,
+                motion_question_weight=recipe.stage0_motion_question_weight) if recipe.stage0_augment else {}),
+        match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
+        match_span_weight=recipe.stage0_match_span_weight, train_motion_encoder=recipe.stage0_motion_encoder,
+        train_vision_tower=recipe.stage0_vision_tower, motion_aux_weight=recipe.stage0_motion_aux_weight,
+        frame_motion_weight=recipe.stage0_frame_motion_weight, frame_scene_weight=recipe.stage0_frame_scene_weight,
+        frame_scene_attributes=recipe.frame_scene_attributes(),
+        tasks=("perception",) + ("correspondence",) * recipe.stage0_correspondence_repeat
+        + ("qa",) * recipe.stage0_qa_repeat)
     run_stage(TrainConfig(task="perception", stage="0", output_dir=str(stage0), num_train_epochs=recipe.stage0_epochs,
-                          learning_rate=recipe.stage0_lr, aux_weight=recipe.stage0_aux_weight,
-                          l1_weight=recipe.stage0_l1_weight,
-                          augment_scenes=recipe.stage0_augment,
-                          **(dict(caption_share=recipe.stage0_caption_share, open_share=recipe.stage0_open_share,
-                                  motion_question_weight=recipe.stage0_motion_question_weight)
-                             if recipe.stage0_augment else {}),
-                          match_weight=recipe.stage0_match_weight, match_layer=recipe.stage0_match_layer,
-                          match_span_weight=recipe.stage0_match_span_weight,
-                          train_motion_encoder=recipe.stage0_motion_encoder,
-                          train_vision_tower=recipe.stage0_vision_tower,
-                          motion_aux_weight=recipe.stage0_motion_aux_weight,
-                          frame_motion_weight=recipe.stage0_frame_motion_weight,
-                          frame_scene_weight=recipe.stage0_frame_scene_weight,
-                          frame_scene_attributes=recipe.frame_scene_attributes(),
-                          stage0_tasks=("perception",) + ("correspondence",) * recipe.stage0_correspondence_repeat
-                          + ("qa",) * recipe.stage0_qa_repeat,
-                          name=NANO_NAME, **start, **common), recipe.stage0_threads, "stage0", **in_memory)
+                          learning_rate=recipe.stage0_lr, stage_options=stage0_options, name=NANO_NAME, **start,
+                          **common), recipe.stage0_threads, "stage0", **in_memory)
     model = LoveModel.from_pretrained(stage0)
     copy_projectors(model, "perception")
     seeded = work / "stage0_seeded"

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..training.data import VideoCache, load_records
 from ..video import normalize_fragments, normalize_frames
-from .data import VideoCache, load_records
 
 ATTRIBUTES: tuple[str, ...] = ("background", "color", "shape", "count", "motion")
 
