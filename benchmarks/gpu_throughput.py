@@ -7,6 +7,8 @@
     python benchmarks/gpu_throughput.py --config 9b --end-to-end --clips 64 --resolution 1280x720 --workers 4
     # loading: save the random 9B bundle to disk, load it on the GPU, record time and peak GPU memory
     python benchmarks/gpu_throughput.py --config 9b --load-bundle /tmp/love9b --batch-size 8 --end-to-end
+    # the levers of issue 45, one row each, all three tasks, outputs checked against the plain path
+    python benchmarks/gpu_throughput.py --config 9b --batch-size 8 --ablation --json benchmarks/results/levers.json
 
 FLOPs count 2 per multiply-add of every matrix product (linear layers, convolutions, attention
 scores and values, causal attention halved); norms, activations and softmax are ignored (<1 %).
@@ -119,6 +121,75 @@ def measure(model: LoveModel, tokenizer, tasks: tuple[str, ...], batch_size: int
         out["mfu"] = round(out["tflops_per_s"] / peak, 3) if peak else None
         out["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 1)
     return out
+
+
+def _three_task_step(model: LoveModel, processor: LoveProcessor, frames, frags, batch_size: int, one_pass: bool):
+    """One batch of all three tasks: a pass per task (the Scorer's default) or one mixed-adapter pass."""
+    requests = [TextRequest(prompt="a red ball rolling left on a wooden table", question="Is the ball red?")]
+    requests = requests * batch_size
+    tasks = tuple(model.config.tasks)
+    device = model.device
+    if one_pass:
+        rows = [t for t in tasks for _ in requests]
+        mixed = {k: v.to(device) for k, v in processor.mixed(rows, requests * len(tasks)).items()}
+
+    def step() -> torch.Tensor:
+        with torch.inference_mode():
+            motion = model.encode_motion(frags)
+            if one_pass:
+                out = model.forward_tasks(rows, pixel_values=frames.repeat(len(tasks), 1, 1, 1, 1),
+                                          motion_features=motion.repeat(len(tasks), 1, 1),
+                                          context_id=processor.image_context_id, **mixed)
+                return out.word_logits
+            logits = []
+            for task in tasks:
+                batch = {k: v.to(device) for k, v in processor(task, requests).items()}
+                logits.append(model(task, pixel_values=frames, motion_features=motion,
+                                    context_id=processor.image_context_id, **batch).word_logits)
+            return torch.cat(logits)
+
+    return step
+
+
+def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int) -> list[dict]:
+    """videos/s of all three tasks with each lever on its own and together, in one run; each row also gives the
+    largest difference of its answer-word logits from the plain path's (bf16 tolerance: a few hundredths)."""
+    config = model.config
+    processor = LoveProcessor(tokenizer, config)
+    frames, frags = _random_inputs(config, batch_size, model.device, model.dtype)
+    eager_llm = model.language_model.model
+    reference = _three_task_step(model, processor, frames, frags, batch_size, one_pass=False)()
+    rows = []
+    for name, one_pass, compiled in (("per-task passes (plain)", False, False), ("one pass, mixed adapters", True, False),
+                                     ("torch.compile of the LLM", False, True), ("both", True, True)):
+        model.language_model.model = torch.compile(eager_llm) if compiled else eager_llm
+        try:
+            step = _three_task_step(model, processor, frames, frags, batch_size, one_pass)
+            got = step()  # warm-up (and compilation)
+            if model.device.type == "cuda":
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            steps = max(1, videos // batch_size)
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            if model.device.type == "cuda":
+                torch.cuda.synchronize()
+            rate = steps * batch_size / (time.perf_counter() - start)
+        finally:
+            model.language_model.model = eager_llm
+        flops = analytic_flops(config)
+        total = flops["motion_encoder"] + len(config.tasks) * flops["per_task"]
+        row = {"lever": name, "batch_size": batch_size, "videos_per_s": round(rate, 3),
+               "tflops_per_s": round(rate * total / 1e12, 1),
+               "max_logit_difference": round(float((got.float() - reference.float()).abs().max()), 4)}
+        if model.device.type == "cuda":
+            peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in torch.cuda.get_device_name()), None)
+            row["mfu"] = round(row["tflops_per_s"] / peak, 3) if peak else None
+            row["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 1)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
 
 
 def breakdown(model: LoveModel, tokenizer, batch_size: int, repeats: int = 5) -> dict:
@@ -240,6 +311,8 @@ def main() -> None:
                         help="end to end: where the clips are written once (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None,
                         help="end to end: decoding workers (default: the Scorer's, up to 4 per GPU)")
+    parser.add_argument("--ablation", action="store_true",
+                        help="all three tasks with each lever (one mixed-adapter pass, torch.compile) on and off")
     parser.add_argument("--load-bundle", type=Path, default=None,
                         help="save the random model as a bundle in this folder (once), then load it from disk "
                              "on the device and record the time and peak memory")
@@ -297,8 +370,19 @@ def main() -> None:
         if args.breakdown:
             results[-1]["breakdown"] = breakdown(model, tokenizer, batch_size)
             print(json.dumps(results[-1]["breakdown"]), flush=True)
+        if args.ablation:
+            results.append({"ablation": ablation(model, tokenizer, batch_size, args.videos)})
     if args.json:
-        Path(args.json).write_text(json.dumps({"config": args.config, "results": results}, indent=2) + "\n")
+        import platform
+
+        import transformers
+
+        environment = {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor(),
+                       "torch": torch.__version__, "transformers": transformers.__version__,
+                       "cuda": torch.version.cuda, "python": platform.python_version()}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"config": args.config, "environment": environment,
+                                               "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

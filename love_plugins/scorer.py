@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .cache import ScoreCache, file_digest
 from .errors import LoveError, VideoDecodeError
-from .modeling import LoveModel, LoveProcessor, TextRequest
+from .modeling import LoveModel, LoveOutput, LoveProcessor, TextRequest
 from .modeling.configuration_love import SCORE_TASKS
 from .tensor_video import is_video_tensor, sample_from_frames, split_videos, tensor_streams, to_float_frames
 from .video import SamplerConfig, VideoMeta, VideoSample, normalize_fragments, normalize_frames, read_video
@@ -250,6 +250,10 @@ class Scorer:
     # The authors' QA prompt to ask with: "inference" (eval_qa.py's, which gave the published accuracy) or
     # "training" (train_qa.py's); None: the bundle's own (see `LoveConfig.qa_prompt`). Sets the model's config.
     qa_prompt: str | None = None
+    # The requested tasks in one forward pass, each row with its task's LoRA, projectors and head
+    # (`LoveModel.forward_tasks`; peft's mixed-adapter batches) instead of one pass per task: larger matrix
+    # products for the shared base weights. The same scores up to the order of float sums.
+    one_pass: bool = False
 
     def __post_init__(self):
         self.device = torch.device(self.device)
@@ -270,6 +274,8 @@ class Scorer:
                 context["perception_views"] = self.perception_views
             if overridden_qa_prompt:  # another QA prompt than the bundle's changes QA's answers
                 context["qa_prompt"] = self.qa_prompt
+            if self.one_pass:  # other matrix-product sizes: other last digits
+                context["one_pass"] = True
             self.cache = ScoreCache(self.cache_dir, self.checkpoint_id(), context)
 
     def checkpoint_id(self) -> str:
@@ -309,6 +315,7 @@ class Scorer:
             # Scores of one video differ in the last digits (up to 3e-5) between batch sizes (padding and
             # kernel blocking): a resume with another batch size is refused rather than mixed.
             "batch_size": self.batch_size,
+            "one_pass": self.one_pass,
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": str(self.device),
             "versions": {
@@ -482,16 +489,13 @@ class Scorer:
         pixel_values = normalize_frames(frames.to(self.device, non_blocking=asynchronous)).to(dtype)
         motion_values = normalize_fragments(fragments.to(self.device, non_blocking=asynchronous)).to(dtype)
         motion_features = model.encode_motion(motion_values)  # once per video, shared by all tasks
-        for task in tasks:
-            requests = [TextRequest(prompt=prompts[it.index], question=questions[it.index]) for it in items]
-            batch = {k: v.to(self.device) for k, v in processor(task, requests).items()}
-            out = model(
-                task,
-                pixel_values=pixel_values,
-                motion_features=motion_features,
-                context_id=processor.image_context_id,
-                **batch,
-            )
+        requests = [TextRequest(prompt=prompts[it.index], question=questions[it.index]) for it in items]
+        batches = {task: {k: v.to(self.device) for k, v in processor(task, requests).items()} for task in tasks}
+        outputs = (self._one_pass(tasks, requests, pixel_values, motion_features) if self.one_pass and len(tasks) > 1
+                   else {task: model(task, pixel_values=pixel_values, motion_features=motion_features,
+                                     context_id=processor.image_context_id, **batches[task]) for task in tasks})
+        for task, out in outputs.items():
+            batch = batches[task]
             # The answer words' log-probabilities over the whole vocabulary, at the answer position (the model's
             # own view), and whether the vocabulary's most likely token is one of them.
             words = model.config.level_words if task in SCORE_TASKS else ("yes", "no")
@@ -517,6 +521,19 @@ class Scorer:
                     r = results[it.index]
                     r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
                     r.qa_answer = "yes" if p_yes >= p_no else "no"
+
+    def _one_pass(self, tasks, requests: list[TextRequest], pixel_values: torch.Tensor,
+                  motion_features: torch.Tensor) -> dict[str, LoveOutput]:
+        """Every task's outputs from one `forward_tasks` pass over the batch repeated once per task."""
+        rows = [task for task in tasks for _ in requests]
+        mixed = {k: v.to(self.device) for k, v in self.processor.mixed(rows, requests * len(tasks)).items()}
+        repeat = len(tasks)
+        out = self.model.forward_tasks(rows, pixel_values=pixel_values.repeat(repeat, 1, 1, 1, 1),
+                                       motion_features=motion_features.repeat(repeat, 1, 1),
+                                       context_id=self.processor.image_context_id, **mixed)
+        n = len(requests)
+        return {task: LoveOutput(hidden=out.hidden[k * n:(k + 1) * n], score=out.score[k * n:(k + 1) * n],
+                                 word_logits=out.word_logits[k * n:(k + 1) * n]) for k, task in enumerate(tasks)}
 
     def _mean_over_views(self, items: list[_Item], frames: torch.Tensor, fragments: torch.Tensor, batch: dict,
                          score: torch.Tensor, level_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -607,6 +624,7 @@ def load(
     cache_dir: str | Path | None = None,
     perception_views: int | None = None,
     qa_prompt: str | None = None,
+    one_pass: bool = False,
 ) -> Scorer:
     """Get a `Scorer` in one line.
 
@@ -616,7 +634,8 @@ def load(
     plumbing tests). Defaults: GPU with bf16 when available, else CPU with fp32. `perception_views`:
     test-time views averaged for the perception score (`love_plugins.views`; default: the model's own
     setting, 1 for LOVE's weights and 8 for love-nano). `qa_prompt`: "inference" or "training", the
-    authors' QA prompt to ask with (default: the bundle's own; `LoveConfig.qa_prompt`).
+    authors' QA prompt to ask with (default: the bundle's own; `LoveConfig.qa_prompt`). `one_pass`: the
+    requested tasks in one forward pass (mixed-adapter batch) instead of one pass per task.
     """
     device = torch.device(device) if device is not None else default_device()
     dtype = default_dtype(device, dtype)
@@ -651,4 +670,4 @@ def load(
     model.to(device).to_dtype(dtype)  # derived fp32 buffers (rotary frequencies) stay fp32
     return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
                   backend=backend, source=source, cache_dir=cache_dir, perception_views=perception_views,
-                  qa_prompt=qa_prompt)
+                  qa_prompt=qa_prompt, one_pass=one_pass)

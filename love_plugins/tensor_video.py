@@ -121,8 +121,8 @@ def sample_from_frames(video, config: SamplerConfig, fps: float | None = None, n
         asm.add(name, idx, np.ascontiguousarray(rgb))
     height, width = frames.shape[1:3]
     meta = VideoMeta(name, n, float(fps or 0.0), width, height, n / fps if fps else 0.0, "memory")
-    return VideoSample(frames=torch.from_numpy(asm.frames), fragments=torch.from_numpy(asm.fragments), meta=meta,
-                       config=config)
+    frames, fragments = asm.streams()
+    return VideoSample(frames=frames, fragments=fragments, meta=meta, config=config)
 
 
 def tensor_streams(video: torch.Tensor, config: SamplerConfig) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,18 +6,23 @@
 
 Sampling matches the LOVE authors' code bit for bit, except that the random patch offsets come from a
 seeded ``torch.Generator`` (same draws, same order as theirs under ``torch.manual_seed(seed)``), so scores
-are reproducible. The file is decoded once; only the needed frames are converted to RGB, and each is
-reduced to its resized frame / mosaic as soon as it arrives, so memory does not grow with video length.
+are reproducible. The file is decoded once (PyAV with FFmpeg's frame threads by default); only the needed
+frames are converted to RGB, each spatial frame is resized on a second thread while decoding goes on, and
+each fragment frame is cut into its mosaic as it arrives (a clip smaller than the mosaic is upsampled in
+one call over its frames first, as the authors upsample their whole stack), so memory does not grow with
+video length.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib.util
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,8 +58,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGENET_MEAN_255 = (123.675, 116.28, 103.53)
 IMAGENET_STD_255 = (58.395, 57.12, 57.375)
 
-# decord hands frames over in batches of this many, bounding memory for long high-resolution videos.
-_DECORD_CHUNK = 16
+_UPSAMPLE_BLOCK = 32  # frames of a small video upsampled in one call (32 at 224x274: 24 MB of float)
+# The indexed decoders (decord, torchcodec) hand frames over in batches of this many, bounding memory for long
+# high-resolution videos.
+_INDEXED_CHUNK = 16
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -225,17 +232,14 @@ class _FragmentPlan:
         self._top = top.permute(2, 0, 1).numpy()  # (C, G, G)
         self._left = left.permute(2, 0, 1).numpy()
 
-    def prepare(self, rgb: np.ndarray) -> np.ndarray:
-        """Upsample a frame smaller than the mosaic, exactly as the authors do on their (3, T, H, W) stack.
-
-        Bilinear works per (channel, time) plane, so one frame shaped (3, 1, H, W) gives the same values;
-        the float -> uint8 cast truncates, as their ``type_as`` does.
-        """
-        if self.scale is None:
-            return rgb
-        video = torch.from_numpy(rgb)[None].permute(3, 0, 1, 2)  # (3, 1, H, W), same layout as theirs
+    def upsample(self, frames: np.ndarray) -> np.ndarray:
+        """Upsample (T, H, W, 3) frames smaller than the mosaic, exactly as the authors do on their (3, T, H, W)
+        stack: bilinear works per (channel, time) plane, so one call over the clip's frames gives the values
+        of one call per frame, at a fraction of the overhead; the float -> uint8 cast truncates, as their
+        ``type_as`` does."""
+        video = torch.from_numpy(frames).permute(3, 0, 1, 2)  # (3, T, H, W), their layout
         up = F.interpolate(video.float() / 255.0, scale_factor=self.scale, mode="bilinear")
-        return (up * 255.0).to(torch.uint8)[:, 0].permute(1, 2, 0).numpy()
+        return (up * 255.0).to(torch.uint8).permute(1, 2, 3, 0).numpy()
 
     def mosaic(self, prepared: np.ndarray, clip: int, out: np.ndarray) -> None:
         """Write the clip's (M, M, 3) mosaic into ``out``: patch (i, j) goes to rows i*P.., cols j*P..
@@ -249,6 +253,22 @@ class _FragmentPlan:
             for j in range(G):
                 y, x = top[i, j], left[i, j]
                 out[i * P : (i + 1) * P, j * P : (j + 1) * P] = prepared[y : y + P, x : x + P]
+
+
+def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The spatial stream's frame: squashed to size² with PIL's bicubic filter, as the authors do."""
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BICUBIC))
+
+
+_RESIZER: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _resizer() -> ThreadPoolExecutor:
+    """One resizing thread per process (a forked decoding worker starts its own)."""
+    global _RESIZER
+    if _RESIZER is None or _RESIZER[0] != os.getpid():
+        _RESIZER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="love-resize"))
+    return _RESIZER[1]
 
 
 class _Assembler:
@@ -271,6 +291,9 @@ class _Assembler:
         self.fragments = np.empty((cfg.num_clips, cfg.clip_len, M, M, 3), dtype=np.uint8)
         self._plan: _FragmentPlan | None = None
         self._seen: set[int] = set()
+        # A video smaller than the mosaic: its clip frames wait here and are upsampled together (`_flush`).
+        self._pending: dict[int, np.ndarray] = {}
+        self._resizing: list[tuple[Future, list[int]]] = []  # spatial frames being resized beside the decoder
 
     @property
     def complete(self) -> bool:
@@ -289,28 +312,62 @@ class _Assembler:
                 path, f"frame size changes mid-stream ({self._plan.shape} -> {rgb.shape[:2]})"
             )
         self._seen.add(idx)
-        S = self.cfg.frame_size
-        if idx in self._spatial_slots:
-            resized = np.asarray(Image.fromarray(rgb).resize((S, S), Image.BICUBIC))
-            for k in self._spatial_slots[idx]:
-                self.frames[k] = resized
+        if idx in self._spatial_slots:  # PIL releases the GIL while it resizes: the decoder goes on meanwhile
+            self._resizing.append((_resizer().submit(_resize, rgb, self.cfg.frame_size), self._spatial_slots[idx]))
         if idx in self._clip_slots:
-            prepared = self._plan.prepare(rgb)
-            for clip, t in self._clip_slots[idx]:
-                self._plan.mosaic(prepared, clip, self.fragments[clip, t])
+            if self._plan.scale is None:
+                self._mosaic(idx, rgb)
+            else:
+                self._pending[idx] = rgb
+                if len(self._pending) == len(self._clip_slots):  # the last of the clip frames
+                    self._flush()
+
+    def streams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(frames, fragments) as uint8 tensors, once every needed frame was added."""
+        for future, slots in self._resizing:
+            resized = future.result()
+            for k in slots:
+                self.frames[k] = resized
+        self._resizing.clear()
+        return torch.from_numpy(self.frames), torch.from_numpy(self.fragments)
+
+    def _mosaic(self, idx: int, rgb: np.ndarray) -> None:
+        for clip, t in self._clip_slots[idx]:
+            self._plan.mosaic(rgb, clip, self.fragments[clip, t])
+
+    def _flush(self) -> None:
+        """Upsample the waiting clip frames in blocks of `_UPSAMPLE_BLOCK` (bounded memory), then cut them."""
+        order = sorted(self._pending)
+        for start in range(0, len(order), _UPSAMPLE_BLOCK):
+            block = order[start : start + _UPSAMPLE_BLOCK]
+            for idx, frame in zip(block, self._plan.upsample(np.stack([self._pending.pop(i) for i in block]))):
+                self._mosaic(idx, frame)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # opening and probing
 # ----------------------------------------------------------------------------------------------------------
 def available_backends() -> list[str]:
-    """Installed decoders, preferred first: decord (fast random access) then PyAV (always present)."""
+    """Installed decoders, preferred first: PyAV (always present; threaded sequential decoding, the fastest
+    for LOVE's sampling, which reads every frame of most clips), then torchcodec and decord (frame index,
+    random access). All give bit-identical tensors (`benchmarks/bench_decode.py` times them)."""
     return list(_backends())
 
 
 @functools.cache
 def _backends() -> tuple[str, ...]:
-    return (("decord",) if importlib.util.find_spec("decord") is not None else ()) + ("pyav",)
+    return ("pyav",) + tuple(name for name in ("torchcodec", "decord") if _importable(name))
+
+
+def _importable(name: str) -> bool:
+    if importlib.util.find_spec(name) is None:
+        return False
+    if name == "torchcodec":  # it loads the system's FFmpeg libraries when imported
+        try:
+            import torchcodec.decoders  # noqa: F401
+        except Exception:
+            return False
+    return True
 
 
 def _pick_backend(backend: str | None) -> str:
@@ -379,16 +436,17 @@ def _meta(path: str, n: int, fps: float, width: int, height: int, backend: str) 
 
 
 def probe_video(path: str | os.PathLike, backend: str | None = None) -> VideoMeta:
-    """Frame count, rate and size without decoding frames (decord: builds its packet index; PyAV: header)."""
+    """Frame count, rate and size without decoding frames (PyAV: the header; decord and torchcodec: their
+    frame index, what `read_video` with that backend samples over)."""
     path, name = str(path), _pick_backend(backend)
     with _open_checked(path) as container:
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
-        if name == "decord":
+        if name != "pyav":
             try:
-                vr = _decord_reader(path)
-                return _meta(path, len(vr), float(vr.get_avg_fps()), width, height, "decord")
-            except Exception:  # decord refuses some damaged files PyAV can still read
+                reader = _INDEXED[name](path)
+                return _meta(path, len(reader), reader.fps, width, height, name)
+            except Exception:  # an indexed decoder refuses some damaged files PyAV can still read
                 pass
         n = _pyav_frame_count(container, path)
         return _meta(path, n, _fps(stream), width, height, "pyav")
@@ -397,31 +455,60 @@ def probe_video(path: str | os.PathLike, backend: str | None = None) -> VideoMet
 # ----------------------------------------------------------------------------------------------------------
 # decoding
 # ----------------------------------------------------------------------------------------------------------
-def _decord_reader(path: str):
-    from decord import VideoReader
+class _DecordReader:
+    def __init__(self, path: str):
+        from decord import VideoReader
 
-    return VideoReader(path, num_threads=1)
+        self._reader = VideoReader(path, num_threads=1)
+        self.fps = float(self._reader.get_avg_fps())
+
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    def frames(self, indices: list[int]) -> np.ndarray:
+        return self._reader.get_batch(indices).asnumpy()
 
 
-def _read_decord(path: str, cfg: SamplerConfig) -> tuple[_Assembler, float] | None:
-    """Fast path. Returns None when decord cannot read the file (the caller falls back to PyAV)."""
+class _TorchcodecReader:
+    """PyTorch's maintained decoder (CPU here; its CUDA decoding is not used, see docs/gpu.md)."""
+
+    def __init__(self, path: str):
+        from torchcodec.decoders import VideoDecoder
+
+        self._decoder = VideoDecoder(path, dimension_order="NHWC", seek_mode="exact", device="cpu",
+                                     num_ffmpeg_threads=0)  # 0: FFmpeg picks (1, its default, is slower)
+        self.fps = float(self._decoder.metadata.average_fps or 0.0)
+
+    def __len__(self) -> int:
+        return len(self._decoder)
+
+    def frames(self, indices: list[int]) -> np.ndarray:
+        return self._decoder.get_frames_at(indices=indices).data.numpy()
+
+
+_INDEXED = {"decord": _DecordReader, "torchcodec": _TorchcodecReader}
+
+
+def _read_indexed(path: str, cfg: SamplerConfig, name: str) -> tuple[_Assembler, float] | None:
+    """Decode with an indexed decoder. Returns None when it cannot read the file (the caller falls back to
+    PyAV, which tolerates truncation)."""
     try:
-        vr = _decord_reader(path)
-        n, fps = len(vr), float(vr.get_avg_fps())
-    except Exception:  # decord raises RuntimeError/DECORDError/... for damaged input
+        reader = _INDEXED[name](path)
+        n = len(reader)
+    except Exception:  # RuntimeError, DECORDError, ... for damaged input
         return None
     if n < 1:
         return None
     asm = _Assembler(n, cfg)
-    for start in range(0, len(asm.needed), _DECORD_CHUNK):
-        chunk = asm.needed[start : start + _DECORD_CHUNK]
+    for start in range(0, len(asm.needed), _INDEXED_CHUNK):
+        chunk = asm.needed[start : start + _INDEXED_CHUNK]
         try:
-            batch = vr.get_batch(chunk).asnumpy()
+            batch = reader.frames(chunk)
         except Exception:  # e.g. the index claims frames a truncated file no longer holds
             return None
         for idx, rgb in zip(chunk, batch):
             asm.add(path, idx, rgb)
-    return asm, fps
+    return asm, reader.fps
 
 
 def _pyav_frames(container: av.container.InputContainer) -> Iterator[av.VideoFrame]:
@@ -447,14 +534,15 @@ def _pyav_frames(container: av.container.InputContainer) -> Iterator[av.VideoFra
         return
 
 
-def _decode_pyav(path: str, asm: _Assembler) -> int:
-    """Decode sequentially, converting only needed frames; stop after the last one. Returns frames seen."""
+def _decode_pyav(path: str, asm: _Assembler, container: av.container.InputContainer | None = None) -> int:
+    """Decode sequentially with FFmpeg's frame threads, converting only needed frames; stop after the last one.
+    Reads `container` if given (not yet decoded from), else opens the file. Returns the frames seen."""
     import av
 
     last, needed, count = asm.needed[-1], set(asm.needed), 0
-    with av.open(path) as container:
-        container.streams.video[0].thread_type = "AUTO"
-        for frame in _pyav_frames(container):
+    with contextlib.nullcontext(container) if container is not None else av.open(path) as source:
+        source.streams.video[0].thread_type = "AUTO"
+        for frame in _pyav_frames(source):
             if count in needed:
                 asm.add(path, count, frame.to_ndarray(format="rgb24"))
             count += 1
@@ -463,13 +551,14 @@ def _decode_pyav(path: str, asm: _Assembler) -> int:
     return count
 
 
-def _read_pyav(path: str, cfg: SamplerConfig, claimed: int) -> _Assembler:
-    """PyAV path. If the file holds fewer decodable frames than claimed (truncated), sampling is redone
-    over the frames actually there: a second pass, only in that case."""
+def _read_pyav(path: str, cfg: SamplerConfig, claimed: int,
+               container: av.container.InputContainer | None = None) -> _Assembler:
+    """PyAV path (the first pass from `container` when given). If the file holds fewer decodable frames than
+    claimed (truncated), sampling is redone over the frames actually there: a second pass, only then."""
     decoded = 0
     if claimed > 0:
         asm = _Assembler(claimed, cfg)
-        decoded = _decode_pyav(path, asm)
+        decoded = _decode_pyav(path, asm, container)
         if asm.complete:
             return asm
     if decoded == 0:
@@ -517,28 +606,29 @@ def read_video(
 ) -> VideoSample:
     """Decode ``path`` once and return both LOVE input streams as uint8 tensors.
 
-    ``backend`` is "decord" or "pyav" (default: the first of ``available_backends()``). Both give identical
-    tensors; when decord cannot read a damaged file, PyAV (which tolerates truncation) is used and
-    ``meta.backend`` says so. Every failure is a VideoDecodeError naming the file and the reason.
+    ``backend`` is "pyav", "torchcodec" or "decord" (default: the first of ``available_backends()``). All give
+    identical tensors; when an indexed decoder cannot read a damaged file, PyAV (which tolerates truncation) is
+    used and ``meta.backend`` says so. Every failure is a VideoDecodeError naming the file and the reason.
     """
     path = str(Path(path))
     name = _pick_backend(backend)
     with _open_checked(path) as container:
         fps = _fps(container.streams.video[0])
-        claimed = _pyav_frame_count(container, path) if name == "pyav" else 0
-    decoded = _read_decord(path, config) if name == "decord" else None
-    if decoded is not None:
-        asm, fps = decoded
-    else:
-        if name == "decord":  # decord gave up on this file: count frames the PyAV way
+        if name == "pyav":  # decoded from the container already open: one open per video
+            asm = _read_pyav(path, config, _pyav_frame_count(container, path), container)
+    if name != "pyav":
+        decoded = _read_indexed(path, config, name)
+        if decoded is not None:
+            asm, fps = decoded
+        else:  # the indexed decoder gave up on this file: count frames the PyAV way
             with _open_checked(path) as container:
-                claimed = _pyav_frame_count(container, path)
+                asm = _read_pyav(path, config, _pyav_frame_count(container, path), container)
             name = "pyav"
-        asm = _read_pyav(path, config, claimed)
     height, width = asm.frame_shape
+    frames, fragments = asm.streams()
     return VideoSample(
-        frames=torch.from_numpy(asm.frames),
-        fragments=torch.from_numpy(asm.fragments),
+        frames=frames,
+        fragments=fragments,
         meta=_meta(path, asm.num_video_frames, fps, width, height, name),
         config=config,
     )

@@ -399,3 +399,57 @@ def test_loading_holds_one_copy_of_the_weights(tmp_path):
                          text=True, check=True, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     peak = int(out.stdout.strip().splitlines()[-1])
     assert peak < 1.3 * weights, f"peak {peak / 1e6:.0f} MB for {weights / 1e6:.0f} MB of weights"
+
+
+def test_one_pass_over_mixed_tasks_equals_one_pass_per_task(tiny):
+    """`forward_tasks` (issue 45: three tasks in one forward, each row with its task's LoRA through peft's
+    mixed-adapter batches, its projectors and its head) gives what `forward` gives task by task, rows of
+    every task interleaved and prompts of different lengths."""
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 3, seed=7)
+    requests = [TextRequest(prompt=p, question="Is the object red?") for p in PROMPTS[:3]]
+    per_task = {t: _run(model, processor, t, requests, pv, mv) for t in ("perception", "correspondence", "qa")}
+    tasks = ["qa", "perception", "correspondence", "perception", "qa", "correspondence", "correspondence", "qa",
+             "perception"]
+    video = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    rows = [requests[v] for v in video]
+    mixed = processor.mixed(tasks, rows)
+    assert len(set(mixed["attention_mask"].sum(1).tolist())) > 2  # several prompt lengths in one batch
+    with torch.inference_mode():
+        out = model.forward_tasks(tasks, pixel_values=pv[video], motion_features=model.encode_motion(mv)[video],
+                                  context_id=processor.image_context_id, **mixed)
+    for row, (task, v) in enumerate(zip(tasks, video)):
+        want = per_task[task]
+        torch.testing.assert_close(out.hidden[row], want.hidden[v], rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(out.word_logits[row], want.word_logits[v], rtol=1e-4, atol=1e-4)
+        if task == "qa":
+            assert torch.isnan(out.score[row])
+        else:
+            torch.testing.assert_close(out.score[row], want.score[v], rtol=1e-4, atol=1e-5)
+    # the adapters really differ per task, so a row run with another task's adapter would not match
+    assert not torch.allclose(per_task["perception"].hidden, per_task["correspondence"].hidden, atol=1e-3)
+    with pytest.raises(ValueError, match="one task per row"):
+        model.forward_tasks(["perception", "colour"], pixel_values=pv[:2], motion_features=None, context_id=0,
+                            **processor.mixed(["perception", "perception"], requests[:2]))
+
+
+@pytest.mark.slow
+def test_compiled_language_model_gives_the_eager_outputs(tiny):
+    """torch.compile of the LLM (a lever of issue 45, `benchmarks/gpu_throughput.py --ablation`) computes what
+    the eager model computes, here on the CPU with inductor."""
+    import shutil
+
+    if shutil.which("g++") is None and shutil.which("c++") is None:
+        pytest.skip("inductor needs a C++ compiler on the CPU")
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 2, seed=9)
+    requests = [TextRequest(prompt=p) for p in PROMPTS[:2]]
+    eager = _run(model, processor, "correspondence", requests, pv, mv)
+    eager_llm = model.language_model.model
+    model.language_model.model = torch.compile(eager_llm)
+    try:
+        compiled = _run(model, processor, "correspondence", requests, pv, mv)
+    finally:
+        model.language_model.model = eager_llm
+    torch.testing.assert_close(compiled.hidden, eager.hidden, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(compiled.score, eager.score, rtol=1e-4, atol=1e-5)

@@ -278,3 +278,28 @@ def test_bad_input_never_costs_earlier_results(suite, tmp_path, capsys):
     # parsed before anything: the file is not emptied
     assert cli_main(["score", video, "--model", "tiny-random", "--batch-size", "0", "--out", str(out), "--overwrite"]) == 2
     assert out.read_bytes() == before
+
+
+def test_one_pass_scores_every_task_as_one_pass_per_task_does(suite, scorer, tmp_path):
+    """`one_pass` / `--one-pass` (issue 45): the three tasks in one forward with per-row adapters give the
+    same results as three passes, on real files, with perception's test-time views; it is recorded, and a
+    resume does not mix the two."""
+    root, rows = suite
+    videos = [str(root / r["video"]) for r in rows]
+    prompts, questions = [r["prompt"] for r in rows], [r["question"] for r in rows]
+    one = love_plugins.load("tiny-random", batch_size=4, one_pass=True, perception_views=2)
+    per_task = love_plugins.load("tiny-random", batch_size=4, perception_views=2)
+    assert one.describe()["one_pass"] and not per_task.describe()["one_pass"]
+    for a, b in zip(one.score(videos, prompts, questions), per_task.score(videos, prompts, questions)):
+        assert a.ok and b.ok
+        for name in ("perception", "correspondence", "qa_p_yes"):
+            assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-4, abs=1e-4), name
+        assert (a.qa_answer, a.perception_level, a.correspondence_level) == (
+            b.qa_answer, b.perception_level, b.correspondence_level)
+        assert a.qa_logprobs == pytest.approx(b.qa_logprobs, rel=1e-4, abs=1e-4)
+    out = tmp_path / "one.jsonl"
+    base = ["score", *videos[:2], "--model", "tiny-random", "--prompt", "a red circle", "--out", str(out),
+            "--no-progress"]
+    assert cli_main([*base, "--one-pass"]) == 0
+    assert json.loads(run_info_path(out).read_text())["one_pass"] is True
+    assert cli_main(base) == 2  # a resume must not mix the two ways

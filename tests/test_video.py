@@ -31,8 +31,14 @@ from love_plugins.video import (
     spatial_indices,
 )
 
-BACKENDS = ["decord", "pyav"]
+BACKENDS = ["pyav", "torchcodec", "decord"]
+INDEXED = ["torchcodec", "decord"]  # decoders with a frame index, compared with PyAV bit for bit
 needs_decord = pytest.mark.skipif("decord" not in available_backends(), reason="decord not installed")
+
+
+def _needs(backend: str) -> None:
+    if backend not in available_backends():  # CI installs all three (torchcodec needs the system's FFmpeg)
+        pytest.skip(f"{backend} not installed")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -147,9 +153,8 @@ def test_sampler_config_roundtrip_and_validation():
 
 def test_available_backends():
     names = available_backends()
-    assert names[-1] == "pyav" and set(names) <= {"decord", "pyav"}
-    if "decord" in names:
-        assert names[0] == "decord"
+    assert names[0] == "pyav" and set(names) <= set(BACKENDS)  # PyAV, the fastest here, is the default
+    assert names == [b for b in BACKENDS if b in names]
     with pytest.raises(ValueError, match="not available"):
         read_video("whatever.mp4", backend="opencv")
 
@@ -217,15 +222,16 @@ def test_normalisation_values(videos):
 # ------------------------------------------------------------------------------------------------------
 # backends
 # ------------------------------------------------------------------------------------------------------
-@needs_decord
+@pytest.mark.parametrize("backend", INDEXED)
 @pytest.mark.parametrize("name", ["ramp", "gradient", "small", "five", "gray", "alpha"])
-def test_decord_and_pyav_are_bit_identical(videos, name):
-    a, b = sample(videos, name, "decord"), sample(videos, name, "pyav")
-    assert a.meta.backend == "decord" and b.meta.backend == "pyav"
-    assert a.meta == VideoMeta(**{**b.meta.__dict__, "backend": "decord"})
+def test_indexed_decoders_and_pyav_are_bit_identical(videos, name, backend):
+    _needs(backend)
+    a, b = sample(videos, name, backend), sample(videos, name, "pyav")
+    assert a.meta.backend == backend and b.meta.backend == "pyav"
+    assert a.meta == VideoMeta(**{**b.meta.__dict__, "backend": backend})
     assert torch.equal(a.frames, b.frames)
     assert torch.equal(a.fragments, b.fragments)
-    assert probe_video(videos[name], "decord") == a.meta
+    assert probe_video(videos[name], backend) == a.meta
     assert probe_video(videos[name], "pyav") == b.meta
 
 
@@ -257,8 +263,7 @@ def test_fewer_frames_than_asked_wrap(videos):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_non_ascii_and_spaced_filenames(videos, backend):
-    if backend not in available_backends():
-        pytest.skip("decord not installed")
+    _needs(backend)
     s = read_video(videos["unicode"], backend=backend)
     assert s.meta.path == str(videos["unicode"])
     assert torch.equal(s.fragments, sample(videos, "ramp").fragments)
@@ -266,8 +271,7 @@ def test_non_ascii_and_spaced_filenames(videos, backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_truncated_file_resamples_over_decodable_frames(videos, backend):
-    if backend not in available_backends():
-        pytest.skip("decord not installed")
+    _needs(backend)
     assert probe_video(videos["truncated"], "pyav").num_frames == 64  # what the header claims
     s = read_video(videos["truncated"], backend=backend)
     decodable = s.meta.num_frames
@@ -402,8 +406,7 @@ BAD = {
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", list(BAD))
 def test_bad_files_raise_video_decode_error(tmp_path, videos, kind, backend):
-    if backend not in available_backends():
-        pytest.skip("decord not installed")
+    _needs(backend)
     path = _bad_file(kind, tmp_path, videos)
     with pytest.raises(VideoDecodeError) as info:
         read_video(path, backend=backend)

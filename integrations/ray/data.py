@@ -103,7 +103,7 @@ def score_rows(args: argparse.Namespace, scorer, videos, prompts, questions, tas
     ds = ray.data.from_items([{"video": v, "prompt": p or "", "question": q or ""}
                               for v, p, q in zip(videos, prompts, questions)])
     load_options = {"device": args.device, "dtype": args.dtype, "perception_views": args.perception_views,
-                    "qa_prompt": args.qa_prompt}
+                    "qa_prompt": args.qa_prompt, "one_pass": args.one_pass}
     rows = score_dataset(ds, args.model, tasks=tasks, sampler=scorer.sampler, backend=args.backend,
                          extra_samplings=scorer._extra_samplings(tasks), workers=args.ray_workers,
                          gpus_per_worker=args.gpus_per_worker, decode_workers=args.decode_workers,

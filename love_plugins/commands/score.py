@@ -46,7 +46,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=options.device, default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="weights dtype (default: bfloat16 on GPU, float32 on CPU)")
-    parser.add_argument("--backend", default=None, choices=["decord", "pyav"], help="video decoder")
+    parser.add_argument("--backend", default=None, choices=["pyav", "torchcodec", "decord"],
+                        help="video decoder (default: pyav; all give identical tensors)")
     parser.add_argument("--cache-dir", type=options.output_dir, default=None,
                         help="score cache keyed by video content, checkpoint, sampler, task and text: "
                              "videos scored before by any run are not decoded again")
@@ -58,6 +59,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="the authors' QA prompt to ask with: 'inference' (eval_qa.py's, which gave the "
                              "published accuracy) or 'training' (train_qa.py's; no 'Motion Feature2' line) "
                              "(default: the bundle's own)")
+    parser.add_argument("--one-pass", action="store_true",
+                        help="all requested tasks in one forward pass (a mixed-adapter batch) instead of one per task")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     engines = _engines()
     parser.add_argument("--engine", default="local", choices=["local", *engines],
@@ -153,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         device = args.device or (ctx.device() if ctx.enabled else None)
         scorer = scorer_module.load(args.model, device=device, dtype=args.dtype, batch_size=args.batch_size,
                                     num_workers=args.workers, backend=args.backend, cache_dir=args.cache_dir,
-                                    perception_views=args.perception_views, qa_prompt=args.qa_prompt)
+                                    perception_views=args.perception_views, qa_prompt=args.qa_prompt,
+                                    one_pass=args.one_pass)
         tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}

@@ -13,6 +13,7 @@ The authors ship three full 9B checkpoints instead (27B parameters in memory for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import warnings
@@ -278,6 +279,70 @@ class LoveModel(nn.Module):
             logits = lm_head(hidden_states[:, :-1][where]).float()
             out.loss = nn.functional.cross_entropy(logits, shift_labels[where])
         return out
+
+    # -- several tasks in one pass ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _row_adapters(self, part: nn.Module, names: list[str]):
+        """peft's mixed-adapter batches: inside, every LoRA layer of `part` applies adapter `names[i]` to row i
+        of its input (inference only; peft refuses it while training)."""
+
+        def with_names(module, args, kwargs):
+            return args, {**kwargs, "adapter_names": names}
+
+        handles = [m.register_forward_pre_hook(with_names, with_kwargs=True)
+                   for m in part.modules() if isinstance(m, BaseTunerLayer)]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def forward_tasks(
+        self,
+        tasks: list[str],
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        target_positions: torch.Tensor,
+        pixel_values: torch.Tensor,
+        motion_features: torch.Tensor,
+        context_id: int,
+    ) -> LoveOutput:
+        """Row i runs task `tasks[i]`: its LoRA in the vision tower and the LLM, its projectors and its head, in
+        one forward pass over the whole batch (so the base weights' matrix products are as large as the batch,
+        not one task's share). The same outputs as `forward` per task, up to the order of float sums; `score`
+        is NaN in the rows of a task without a head. Inference only."""
+        unknown = sorted(set(tasks) - set(self.config.tasks))
+        if unknown or len(tasks) != input_ids.shape[0]:
+            raise ValueError(f"one task per row, of {self.config.tasks}; got {tasks!r} for {input_ids.shape[0]} rows")
+        rows_of = {t: [i for i, task in enumerate(tasks) if task == t] for t in dict.fromkeys(tasks)}
+        b, n = pixel_values.shape[:2]
+        values = pixel_values
+        if self.config.frame_difference:
+            values = torch.cat([values, frame_differences(values)], dim=2)
+        with self._row_adapters(self.vision_tower, [t for t in tasks for _ in range(n)]):
+            vit = self.vision_tower(pixel_values=values.flatten(0, 1).to(self.dtype)).last_hidden_state[:, 1:]
+        side = int(math.isqrt(vit.shape[1]))
+        vit = pixel_shuffle(vit.reshape(vit.shape[0], side, side, -1), self.config.downsample_ratio)
+        vit = vit.reshape(b, n, -1, vit.shape[-1])
+        llm_dim = self.language_model.config.hidden_size
+        frame_tokens = vit.new_empty(b, n * vit.shape[2], llm_dim)
+        motion_tokens = vit.new_empty(b, motion_features.shape[1], llm_dim)
+        for task, rows in rows_of.items():
+            projected = self.projectors[task](vit[rows].flatten(0, 1))
+            frame_tokens[rows] = projected.reshape(len(rows), -1, llm_dim)
+            motion_tokens[rows] = self.motion_projectors[task](motion_features[rows].to(self.dtype))
+        embeds = self.merge_visual_tokens(input_ids, frame_tokens, motion_tokens, context_id)
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        with self._row_adapters(self.language_model, list(tasks)):
+            hidden_states = self.language_model.model(inputs_embeds=embeds, attention_mask=attention_mask,
+                                                      position_ids=position_ids, use_cache=False).last_hidden_state
+        hidden = hidden_states[torch.arange(b, device=input_ids.device), target_positions]
+        score = torch.full((b,), float("nan"), device=hidden.device)
+        for task, rows in rows_of.items():
+            if task in self.score_heads:
+                score[rows] = self.score_heads[task](hidden[rows].float())
+        return LoveOutput(hidden=hidden, score=score, frame_tokens=frame_tokens,
+                          word_logits=self.language_model.get_output_embeddings()(hidden).float())
 
     # -- parameter accounting -----------------------------------------------------------------------
     def parameter_counts(self) -> dict[str, int]:

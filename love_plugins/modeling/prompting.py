@@ -155,6 +155,21 @@ class LoveProcessor:
         return f"{head_text}{head}{word}{tail}<|im_end|>", answer_start, word_start, text_start
 
     # -- tokens -------------------------------------------------------------------------------------
+    def mixed(self, tasks: list[str], requests: list[TextRequest]) -> dict[str, torch.Tensor]:
+        """One right-padded batch whose row i asks task `tasks[i]` (for `LoveModel.forward_tasks`)."""
+        rows_of = {t: [i for i, task in enumerate(tasks) if task == t] for t in dict.fromkeys(tasks)}
+        parts = {t: self(t, [requests[i] for i in rows]) for t, rows in rows_of.items()}
+        length = max(part["input_ids"].shape[1] for part in parts.values())
+        input_ids = torch.full((len(tasks), length), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(tasks), length), dtype=torch.long)
+        target_positions = torch.zeros(len(tasks), dtype=torch.long)
+        for t, rows in rows_of.items():
+            width = parts[t]["input_ids"].shape[1]
+            input_ids[rows, :width] = parts[t]["input_ids"]
+            attention_mask[rows, :width] = parts[t]["attention_mask"]
+            target_positions[rows] = parts[t]["target_positions"]
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "target_positions": target_positions}
+
     def __call__(self, task: str, requests: list[TextRequest], with_labels: bool = False) -> dict[str, torch.Tensor]:
         """Tokenise a batch (right-padded). `target_positions[b]` = index of the token before the word."""
         texts, answer_starts, word_starts, mark_chars = [], [], [], []
