@@ -98,7 +98,14 @@ def measure(model: LoveModel, tokenizer, tasks: tuple[str, ...], batch_size: int
                 model(task, pixel_values=frames, motion_features=motion, context_id=processor.image_context_id,
                       **batch)
 
-    step()  # warm-up
+    _, rate = _timed_rate(step, device, batch_size, videos)
+    return {"tasks": list(tasks), "batch_size": batch_size, "videos": max(1, videos // batch_size) * batch_size,
+            **_throughput(config, len(tasks), rate, device)}
+
+
+def _timed_rate(step, device: torch.device, batch_size: int, videos: int):
+    """(the warm-up step's output, videos/s over `videos // batch_size` more steps), peak memory counted from them."""
+    first = step()  # warm-up (and compilation)
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -108,12 +115,14 @@ def measure(model: LoveModel, tokenizer, tasks: tuple[str, ...], batch_size: int
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    rate = steps * batch_size / seconds
+    return first, steps * batch_size / (time.perf_counter() - start)
+
+
+def _throughput(config: LoveConfig, num_tasks: int, rate: float, device: torch.device) -> dict:
+    """videos/s, analytic TFLOP/s and, on a GPU, MFU and peak memory."""
     flops = analytic_flops(config)
-    total = flops["motion_encoder"] + len(tasks) * flops["per_task"]
-    out = {"tasks": list(tasks), "batch_size": batch_size, "videos": steps * batch_size,
-           "videos_per_s": round(rate, 3), "tflops_per_s": round(rate * total / 1e12, 1)}
+    total = flops["motion_encoder"] + num_tasks * flops["per_task"]
+    out = {"videos_per_s": round(rate, 3), "tflops_per_s": round(rate * total / 1e12, 1)}
     if device.type == "cuda":
         name = torch.cuda.get_device_name()
         peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
@@ -165,28 +174,11 @@ def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int) -> list[
         model.language_model.model = torch.compile(eager_llm) if compiled else eager_llm
         try:
             step = _three_task_step(model, processor, frames, frags, batch_size, one_pass)
-            got = step()  # warm-up (and compilation)
-            if model.device.type == "cuda":
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            steps = max(1, videos // batch_size)
-            start = time.perf_counter()
-            for _ in range(steps):
-                step()
-            if model.device.type == "cuda":
-                torch.cuda.synchronize()
-            rate = steps * batch_size / (time.perf_counter() - start)
+            got, rate = _timed_rate(step, model.device, batch_size, videos)
         finally:
             model.language_model.model = eager_llm
-        flops = analytic_flops(config)
-        total = flops["motion_encoder"] + len(config.tasks) * flops["per_task"]
-        row = {"lever": name, "batch_size": batch_size, "videos_per_s": round(rate, 3),
-               "tflops_per_s": round(rate * total / 1e12, 1),
+        row = {"lever": name, "batch_size": batch_size, **_throughput(config, len(config.tasks), rate, model.device),
                "max_logit_difference": round(float((got.float() - reference.float()).abs().max()), 4)}
-        if model.device.type == "cuda":
-            peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in torch.cuda.get_device_name()), None)
-            row["mfu"] = round(row["tflops_per_s"] / peak, 3) if peak else None
-            row["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows

@@ -491,7 +491,7 @@ class Scorer:
         motion_features = model.encode_motion(motion_values)  # once per video, shared by all tasks
         requests = [TextRequest(prompt=prompts[it.index], question=questions[it.index]) for it in items]
         batches = {task: {k: v.to(self.device) for k, v in processor(task, requests).items()} for task in tasks}
-        outputs = (self._one_pass(tasks, requests, pixel_values, motion_features) if self.one_pass and len(tasks) > 1
+        outputs = (self._one_pass(batches, pixel_values, motion_features) if self.one_pass and len(tasks) > 1
                    else {task: model(task, pixel_values=pixel_values, motion_features=motion_features,
                                      context_id=processor.image_context_id, **batches[task]) for task in tasks})
         for task, out in outputs.items():
@@ -522,16 +522,17 @@ class Scorer:
                     r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
                     r.qa_answer = "yes" if p_yes >= p_no else "no"
 
-    def _one_pass(self, tasks, requests: list[TextRequest], pixel_values: torch.Tensor,
+    def _one_pass(self, batches: dict[str, dict], pixel_values: torch.Tensor,
                   motion_features: torch.Tensor) -> dict[str, LoveOutput]:
-        """Every task's outputs from one `forward_tasks` pass over the batch repeated once per task."""
-        rows = [task for task in tasks for _ in requests]
-        mixed = {k: v.to(self.device) for k, v in self.processor.mixed(rows, requests * len(tasks)).items()}
+        """Every task's outputs from one `forward_tasks` pass over the batch repeated once per task (`batches`:
+        each task's tokenised prompts, stacked task by task)."""
+        tasks, n = list(batches), pixel_values.shape[0]
         repeat = len(tasks)
-        out = self.model.forward_tasks(rows, pixel_values=pixel_values.repeat(repeat, 1, 1, 1, 1),
+        out = self.model.forward_tasks([task for task in tasks for _ in range(n)],
+                                       pixel_values=pixel_values.repeat(repeat, 1, 1, 1, 1),
                                        motion_features=motion_features.repeat(repeat, 1, 1),
-                                       context_id=self.processor.image_context_id, **mixed)
-        n = len(requests)
+                                       context_id=self.processor.image_context_id,
+                                       **self.processor.concat(list(batches.values())))
         return {task: LoveOutput(hidden=out.hidden[k * n:(k + 1) * n], score=out.score[k * n:(k + 1) * n],
                                  word_logits=out.word_logits[k * n:(k + 1) * n]) for k, task in enumerate(tasks)}
 

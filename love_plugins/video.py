@@ -373,9 +373,9 @@ def _importable(name: str) -> bool:
 
 
 def _pick_backend(backend: str | None) -> str:
+    if backend is None:  # PyAV, always installed: no need to load the other decoders to find out
+        return "pyav"
     names = available_backends()
-    if backend is None:
-        return names[0]
     if backend not in names:
         raise ValueError(f"video backend {backend!r} is not available; available: {names}")
     return backend

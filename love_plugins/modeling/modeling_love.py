@@ -217,14 +217,25 @@ class LoveModel(nn.Module):
     def encode_frames(self, pixel_values: torch.Tensor, task: str) -> torch.Tensor:
         """(B, N, 3, S, S) normalised frames → (B, N·tokens_per_frame, H) LLM-space visual tokens."""
         b, n = pixel_values.shape[:2]
+        tokens = self.projectors[task](self._vit_features(pixel_values))
+        return tokens.reshape(b, n * tokens.shape[1], -1)
+
+    def _vit_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, N, 3, S, S) normalised frames → (B·N, tokens_per_frame, C) pixel-shuffled ViT features (before the
+        task's projector), with the frame-difference channels where the config has them."""
         if self.config.frame_difference:
             pixel_values = torch.cat([pixel_values, frame_differences(pixel_values)], dim=2)
         vit = self.vision_tower(pixel_values=pixel_values.flatten(0, 1).to(self.dtype)).last_hidden_state
         vit = vit[:, 1:]  # drop CLS
         side = int(math.isqrt(vit.shape[1]))
         vit = pixel_shuffle(vit.reshape(vit.shape[0], side, side, -1), self.config.downsample_ratio)
-        tokens = self.projectors[task](vit.reshape(vit.shape[0], -1, vit.shape[-1]))
-        return tokens.reshape(b, n * tokens.shape[1], -1)
+        return vit.reshape(vit.shape[0], -1, vit.shape[-1])
+
+    def _language_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor, output_layer_states: bool = False):
+        """The LLM's one prefill over right-padded embeddings (never a decode step, so no KV cache)."""
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        return self.language_model.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+                                         output_hidden_states=output_layer_states, use_cache=False)
 
     def merge_visual_tokens(
         self, input_ids: torch.Tensor, frame_tokens: torch.Tensor, motion_tokens: torch.Tensor, context_id: int
@@ -258,11 +269,7 @@ class LoveModel(nn.Module):
         frame_tokens = self.encode_frames(pixel_values, task)
         motion_tokens = self.motion_projectors[task](motion_features.to(self.dtype))
         embeds = self.merge_visual_tokens(input_ids, frame_tokens, motion_tokens, context_id)
-        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        llm_out = self.language_model.model(
-            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-            output_hidden_states=output_layer_states, use_cache=False,  # one prefill, never a decode step
-        )
+        llm_out = self._language_states(embeds, attention_mask, output_layer_states)
         hidden_states = llm_out.last_hidden_state
         rows = torch.arange(input_ids.shape[0], device=input_ids.device)
         hidden = hidden_states[rows, target_positions]
@@ -316,13 +323,8 @@ class LoveModel(nn.Module):
             raise ValueError(f"one task per row, of {self.config.tasks}; got {tasks!r} for {input_ids.shape[0]} rows")
         rows_of = {t: [i for i, task in enumerate(tasks) if task == t] for t in dict.fromkeys(tasks)}
         b, n = pixel_values.shape[:2]
-        values = pixel_values
-        if self.config.frame_difference:
-            values = torch.cat([values, frame_differences(values)], dim=2)
         with self._row_adapters(self.vision_tower, [t for t in tasks for _ in range(n)]):
-            vit = self.vision_tower(pixel_values=values.flatten(0, 1).to(self.dtype)).last_hidden_state[:, 1:]
-        side = int(math.isqrt(vit.shape[1]))
-        vit = pixel_shuffle(vit.reshape(vit.shape[0], side, side, -1), self.config.downsample_ratio)
+            vit = self._vit_features(pixel_values)
         vit = vit.reshape(b, n, -1, vit.shape[-1])
         llm_dim = self.language_model.config.hidden_size
         frame_tokens = vit.new_empty(b, n * vit.shape[2], llm_dim)
@@ -332,10 +334,8 @@ class LoveModel(nn.Module):
             frame_tokens[rows] = projected.reshape(len(rows), -1, llm_dim)
             motion_tokens[rows] = self.motion_projectors[task](motion_features[rows].to(self.dtype))
         embeds = self.merge_visual_tokens(input_ids, frame_tokens, motion_tokens, context_id)
-        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
         with self._row_adapters(self.language_model, list(tasks)):
-            hidden_states = self.language_model.model(inputs_embeds=embeds, attention_mask=attention_mask,
-                                                      position_ids=position_ids, use_cache=False).last_hidden_state
+            hidden_states = self._language_states(embeds, attention_mask).last_hidden_state
         hidden = hidden_states[torch.arange(b, device=input_ids.device), target_positions]
         score = torch.full((b,), float("nan"), device=hidden.device)
         for task, rows in rows_of.items():

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .configuration_love import LoveConfig
 
@@ -158,17 +159,19 @@ class LoveProcessor:
     def mixed(self, tasks: list[str], requests: list[TextRequest]) -> dict[str, torch.Tensor]:
         """One right-padded batch whose row i asks task `tasks[i]` (for `LoveModel.forward_tasks`)."""
         rows_of = {t: [i for i, task in enumerate(tasks) if task == t] for t in dict.fromkeys(tasks)}
-        parts = {t: self(t, [requests[i] for i in rows]) for t, rows in rows_of.items()}
-        length = max(part["input_ids"].shape[1] for part in parts.values())
-        input_ids = torch.full((len(tasks), length), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(tasks), length), dtype=torch.long)
-        target_positions = torch.zeros(len(tasks), dtype=torch.long)
-        for t, rows in rows_of.items():
-            width = parts[t]["input_ids"].shape[1]
-            input_ids[rows, :width] = parts[t]["input_ids"]
-            attention_mask[rows, :width] = parts[t]["attention_mask"]
-            target_positions[rows] = parts[t]["target_positions"]
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "target_positions": target_positions}
+        stacked = self.concat([self(t, [requests[i] for i in rows]) for t, rows in rows_of.items()])
+        order = torch.tensor([i for rows in rows_of.values() for i in rows]).argsort()
+        return {k: v[order] for k, v in stacked.items()}
+
+    def concat(self, batches: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Right-padded batches (of any tasks) as one, their rows in order, padded to the longest."""
+        length = max(b["input_ids"].shape[1] for b in batches)
+
+        def padded(key: str, value: int) -> torch.Tensor:
+            return torch.cat([F.pad(b[key], (0, length - b[key].shape[1]), value=value) for b in batches])
+
+        return {"input_ids": padded("input_ids", self.pad_token_id), "attention_mask": padded("attention_mask", 0),
+                "target_positions": torch.cat([b["target_positions"] for b in batches])}
 
     def __call__(self, task: str, requests: list[TextRequest], with_labels: bool = False) -> dict[str, torch.Tensor]:
         """Tokenise a batch (right-padded). `target_positions[b]` = index of the token before the word."""
