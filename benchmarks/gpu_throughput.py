@@ -18,13 +18,17 @@ MFU = achieved FLOP/s / the device's dense bf16 peak (H100 SXM 989 TFLOP/s, H200
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from love_plugins.errors import first_line
 from love_plugins.modeling import LoveConfig, LoveModel, LoveProcessor, TextRequest
 from love_plugins.modeling.tiny import build_tokenizer, tiny_config
 
@@ -132,11 +136,92 @@ def _throughput(config: LoveConfig, num_tasks: int, rate: float, device: torch.d
     return out
 
 
-def _three_task_step(model: LoveModel, processor: LoveProcessor, frames, frags, batch_size: int, one_pass: bool):
-    """One batch of all three tasks: a pass per task (the Scorer's default) or one mixed-adapter pass."""
+@dataclass(frozen=True)
+class Lever:
+    """One way of running the same batch (issue 45); every field left at its default is the plain path."""
+
+    name: str
+    one_pass: bool = False  # the tasks in one mixed-adapter forward (LoveModel.forward_tasks)
+    packed: bool = False  # the rows' tokens in one sequence without padding (LoveModel.set_prefill)
+    attention: str | None = None  # the LLM's attention implementation (None: as built, SDPA)
+    compile_mode: str | None = None  # torch.compile of the LLM: "default", or "reduce-overhead" (CUDA graphs)
+    fused: bool = False  # liger-kernel's RMSNorm, RoPE and SwiGLU kernels in the LLM
+
+    def unavailable(self, device: torch.device) -> str | None:
+        """Why this lever cannot run here, or None."""
+        if self.compile_mode == "reduce-overhead" and device.type != "cuda":
+            return "CUDA graphs need a GPU"
+        if self.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+            return "flash-attn is not installed"
+        if self.fused and (device.type != "cuda" or importlib.util.find_spec("liger_kernel") is None):
+            return "liger-kernel needs a GPU and the liger-kernel package"
+        return None
+
+    @classmethod
+    def together(cls, levers: list[Lever]) -> Lever:
+        """All of `levers` at once (their switches do not overlap: one per group)."""
+        switches = {f: getattr(lever, f) for lever in levers
+                    for f in ("one_pass", "packed", "attention", "compile_mode", "fused") if getattr(lever, f)}
+        return cls(" + ".join(lever.name for lever in levers) or "per-task passes (plain)", **switches)
+
+
+LEVERS = (
+    Lever("per-task passes (plain)"),
+    Lever("one pass, mixed adapters", one_pass=True),
+    Lever("FlashAttention-2 (padded rows unpadded inside)", attention="flash_attention_2"),
+    Lever("packed prefill, flex_attention block mask", packed=True, attention="flex_attention"),
+    Lever("packed prefill, FlashAttention-2 varlen", packed=True, attention="flash_attention_2"),
+    Lever("torch.compile of the LLM", compile_mode="default"),
+    Lever("CUDA graphs (torch.compile reduce-overhead)", compile_mode="reduce-overhead"),
+    Lever("fused RMSNorm/RoPE/SwiGLU (liger-kernel)", fused=True),
+)
+# levers of one group exclude each other; the best of each group that helps goes into the combination
+LEVER_GROUPS = {"layout": lambda lever: lever.one_pass or lever.packed or lever.attention is not None,
+                "compile": lambda lever: lever.compile_mode is not None, "fused": lambda lever: lever.fused}
+
+
+@contextlib.contextmanager
+def applied(model: LoveModel, lever: Lever):
+    """`model` runs with `lever` inside, as built after."""
+    llm = model.language_model
+    eager, attention = llm.model, llm.config._attn_implementation
+    restore = _fuse_llm_kernels(llm) if lever.fused else (lambda: None)
+    try:
+        model.set_prefill(packed=lever.packed, attention=lever.attention)
+        if lever.compile_mode:
+            llm.model = torch.compile(eager, mode=lever.compile_mode)
+        yield
+    finally:
+        llm.model = eager
+        model.set_prefill(packed=False, attention=attention)
+        restore()
+
+
+def _fuse_llm_kernels(llm):
+    """liger-kernel's RMSNorm, RoPE and SwiGLU in this LLM (a llama-layout model); returns the undo."""
+    from liger_kernel.transformers import apply_liger_kernel_to_llama
+    from transformers.models.llama import modeling_llama
+
+    saved = {k: getattr(modeling_llama, k) for k in ("apply_rotary_pos_emb", "LlamaRMSNorm", "LlamaMLP")}
+    apply_liger_kernel_to_llama(rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
+                                fused_linear_cross_entropy=False, model=llm)
+
+    def restore():
+        for name, value in saved.items():
+            setattr(modeling_llama, name, value)
+        for module in llm.modules():  # liger binds its forwards on the instances
+            module.__dict__.pop("forward", None)
+            module.__dict__.pop("_get_name", None)
+
+    return restore
+
+
+def _task_step(model: LoveModel, processor: LoveProcessor, frames, frags, batch_size: int, tasks: tuple[str, ...],
+               one_pass: bool):
+    """One batch of `tasks`: a pass per task (the Scorer's default) or one mixed-adapter pass; returns the
+    answer-word logits of every row."""
     requests = [TextRequest(prompt="a red ball rolling left on a wooden table", question="Is the ball red?")]
     requests = requests * batch_size
-    tasks = tuple(model.config.tasks)
     device = model.device
     if one_pass:
         rows = [t for t in tasks for _ in requests]
@@ -160,28 +245,50 @@ def _three_task_step(model: LoveModel, processor: LoveProcessor, frames, frags, 
     return step
 
 
-def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int) -> list[dict]:
-    """videos/s of all three tasks with each lever on its own and together, in one run; each row also gives the
-    largest difference of its answer-word logits from the plain path's (bf16 tolerance: a few hundredths)."""
+def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int, report=print) -> list[dict]:
+    """videos/s of all three tasks with each lever on its own, then with the best lever of each group that helps
+    (faster than the plain path, its answer-word logits within bf16 rounding of the plain path's: at most 2 % of
+    their largest magnitude), for all three tasks and for one; one row each, in one run, each row handed to
+    `report` as it is measured."""
     config = model.config
     processor = LoveProcessor(tokenizer, config)
     frames, frags = _random_inputs(config, batch_size, model.device, model.dtype)
-    eager_llm = model.language_model.model
-    reference = _three_task_step(model, processor, frames, frags, batch_size, one_pass=False)()
-    rows = []
-    for name, one_pass, compiled in (("per-task passes (plain)", False, False), ("one pass, mixed adapters", True, False),
-                                     ("torch.compile of the LLM", False, True), ("both", True, True)):
-        model.language_model.model = torch.compile(eager_llm) if compiled else eager_llm
-        try:
-            step = _three_task_step(model, processor, frames, frags, batch_size, one_pass)
-            got, rate = _timed_rate(step, model.device, batch_size, videos)
-        finally:
-            model.language_model.model = eager_llm
-        row = {"lever": name, "batch_size": batch_size, **_throughput(config, len(config.tasks), rate, model.device),
-               "max_logit_difference": round(float((got.float() - reference.float()).abs().max()), 4)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    return rows
+    all_tasks, one_task = tuple(config.tasks), (config.tasks[0],)
+    references = {tasks: _task_step(model, processor, frames, frags, batch_size, tasks, one_pass=False)()
+                  for tasks in (all_tasks, one_task)}
+
+    def run(lever: Lever, tasks: tuple[str, ...], final: bool = False) -> dict:
+        row = {"lever": lever.name, "tasks": list(tasks), "batch_size": batch_size, "final": final}
+        reason = lever.unavailable(model.device)
+        if reason:
+            row["not_measured"] = reason
+        else:
+            try:
+                with applied(model, lever):
+                    step = _task_step(model, processor, frames, frags, batch_size, tasks, lever.one_pass)
+                    got, rate = _timed_rate(step, model.device, batch_size, videos)
+            except Exception as exc:  # a lever that does not run with this stack is a finding, not the end
+                row["failed"] = f"{type(exc).__name__}: {first_line(exc)[:300]}"
+            else:
+                reference = references[tasks].float()
+                difference = float((got.float() - reference).abs().max())
+                row.update(_throughput(config, len(tasks), rate, model.device),
+                           max_logit_difference=round(difference, 4),
+                           within_tolerance=difference <= 0.02 * float(reference.abs().max()))
+        report(row)
+        return row
+
+    rows = [run(lever, all_tasks) for lever in LEVERS]
+    plain = rows[0].get("videos_per_s", 0.0)
+    chosen = []
+    for member in LEVER_GROUPS.values():
+        helping = [(row["videos_per_s"], lever) for lever, row in zip(LEVERS, rows)
+                   if member(lever) and row.get("within_tolerance") and row["videos_per_s"] > plain]
+        if helping:
+            chosen.append(max(helping, key=lambda pair: pair[0])[1])
+    return [*rows, run(Lever.together(chosen), all_tasks, final=True),  # one task: no tasks to mix in one pass
+            run(Lever.together([lever for lever in chosen if not lever.one_pass]), one_task, final=True),
+            run(LEVERS[0], one_task)]
 
 
 def breakdown(model: LoveModel, tokenizer, batch_size: int, repeats: int = 5) -> dict:
@@ -304,7 +411,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="end to end: decoding workers (default: the Scorer's, up to 4 per GPU)")
     parser.add_argument("--ablation", action="store_true",
-                        help="all three tasks with each lever (one mixed-adapter pass, torch.compile) on and off")
+                        help="all three tasks with each lever of issue 45 on its own (one mixed-adapter pass, packed prefill, "
+                             "FlashAttention-2, torch.compile, CUDA graphs, liger-kernel), then the best together")
     parser.add_argument("--load-bundle", type=Path, default=None,
                         help="save the random model as a bundle in this folder (once), then load it from disk "
                              "on the device and record the time and peak memory")
@@ -345,6 +453,16 @@ def main() -> None:
           f"{model.language_model.config._attn_implementation} (LLM), "
           f"{model.vision_tower.config._attn_implementation} (ViT); torch {torch.__version__}")
     results = [loaded] if loaded else []
+
+    def record(result: dict | None = None) -> None:
+        """Print a measurement and rewrite the JSON file with everything so far (a stopped run keeps it)."""
+        if result is not None:
+            print(json.dumps(result), flush=True)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps({"config": args.config, "environment": environment(device),
+                                                   "results": results}, indent=2) + "\n")
+
     if args.end_to_end:
         from love_plugins.scorer import default_num_workers
 
@@ -354,27 +472,29 @@ def main() -> None:
         for batch_size in args.batch_size:
             for tasks in (("perception",), tuple(config.tasks)):
                 results.append(measure_end_to_end(model, tokenizer, clips, tasks, batch_size, workers))
-                print(json.dumps(results[-1]), flush=True)
+                record(results[-1])
     for batch_size in args.batch_size:
         for tasks in (("perception",), tuple(config.tasks)):
             results.append(measure(model, tokenizer, tasks, batch_size, args.videos))
-            print(json.dumps(results[-1]), flush=True)
+            record(results[-1])
         if args.breakdown:
             results[-1]["breakdown"] = breakdown(model, tokenizer, batch_size)
-            print(json.dumps(results[-1]["breakdown"]), flush=True)
+            record(results[-1]["breakdown"])
         if args.ablation:
-            results.append({"ablation": ablation(model, tokenizer, batch_size, args.videos)})
-    if args.json:
-        import platform
+            results.append({"ablation": []})
+            ablation(model, tokenizer, batch_size, args.videos,
+                     report=lambda row, rows=results[-1]["ablation"]: (rows.append(row), record(row)))
 
-        import transformers
 
-        environment = {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor(),
-                       "torch": torch.__version__, "transformers": transformers.__version__,
-                       "cuda": torch.version.cuda, "python": platform.python_version()}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"config": args.config, "environment": environment,
-                                               "results": results}, indent=2) + "\n")
+def environment(device: torch.device) -> dict:
+    """The device and the versions a measurement ran with."""
+    import platform
+
+    import transformers
+
+    return {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or platform.machine(),
+            "torch": torch.__version__, "transformers": transformers.__version__, "cuda": torch.version.cuda,
+            "python": platform.python_version()}
 
 
 if __name__ == "__main__":

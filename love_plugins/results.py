@@ -174,7 +174,7 @@ class ResultsWriter:
 # Parts of a run description that change results (not device, versions or timestamps). The later ones are
 # compared only where the earlier run recorded them (files from before they were recorded still resume).
 _RESULT_KEYS = ("model", "checkpoint", "tasks", "sampler", "dtype")
-_LATER_RESULT_KEYS = ("perception_views", "qa_prompt", "batch_size", "one_pass")
+_LATER_RESULT_KEYS = ("perception_views", "qa_prompt", "batch_size", "one_pass", "attention", "packed")
 
 
 def _check_same_run(path: Path, run_info: dict) -> None:

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .cache import ScoreCache, file_digest
-from .errors import LoveError, VideoDecodeError
+from .errors import LoveError, VideoDecodeError, first_line
 from .modeling import LoveModel, LoveOutput, LoveProcessor, TextRequest
 from .modeling.configuration_love import SCORE_TASKS
 from .tensor_video import is_video_tensor, sample_from_frames, split_videos, tensor_streams, to_float_frames
@@ -254,9 +254,21 @@ class Scorer:
     # (`LoveModel.forward_tasks`; peft's mixed-adapter batches) instead of one pass per task: larger matrix
     # products for the shared base weights. The same scores up to the order of float sums.
     one_pass: bool = False
+    # How the LLM's prefill runs (`LoveModel.set_prefill`): its attention implementation as transformers names it
+    # (None: as built, "sdpa"; "flash_attention_2", "flex_attention", "eager"), and the batch's rows packed into
+    # one sequence without padding (per-task passes only). The same scores up to the order of float sums.
+    attention: str | None = None
+    packed: bool = False
 
     def __post_init__(self):
         self.device = torch.device(self.device)
+        if self.packed and self.one_pass:
+            raise ValueError("packed and one_pass cannot be combined: a mixed-adapter batch picks each task's "
+                             "adapters by row, and packing leaves one row")
+        try:
+            self.model.set_prefill(packed=self.packed, attention=self.attention)
+        except (ImportError, ValueError) as exc:  # e.g. flash-attn not installed, or no CUDA for it
+            raise ValueError(f"attention {self.attention!r}: {first_line(exc)}") from exc
         self._fitting_batch: int | None = None  # set after an out-of-memory error: the size that fits
         overridden_qa_prompt = self.qa_prompt is not None and self.qa_prompt != self.model.config.qa_prompt
         if self.qa_prompt is not None:
@@ -276,6 +288,8 @@ class Scorer:
                 context["qa_prompt"] = self.qa_prompt
             if self.one_pass:  # other matrix-product sizes: other last digits
                 context["one_pass"] = True
+            if self.packed or self.attention not in (None, "sdpa"):  # other kernels: other last digits
+                context["prefill"] = {"attention": self.attention, "packed": self.packed}
             self.cache = ScoreCache(self.cache_dir, self.checkpoint_id(), context)
 
     def checkpoint_id(self) -> str:
@@ -316,6 +330,8 @@ class Scorer:
             # kernel blocking): a resume with another batch size is refused rather than mixed.
             "batch_size": self.batch_size,
             "one_pass": self.one_pass,
+            "attention": self.model.language_model.config._attn_implementation,
+            "packed": self.packed,
             "dtype": str(self.model.dtype).replace("torch.", ""),
             "device": str(self.device),
             "versions": {
@@ -626,6 +642,8 @@ def load(
     perception_views: int | None = None,
     qa_prompt: str | None = None,
     one_pass: bool = False,
+    attention: str | None = None,
+    packed: bool = False,
 ) -> Scorer:
     """Get a `Scorer` in one line.
 
@@ -636,7 +654,9 @@ def load(
     test-time views averaged for the perception score (`love_plugins.views`; default: the model's own
     setting, 1 for LOVE's weights and 8 for love-nano). `qa_prompt`: "inference" or "training", the
     authors' QA prompt to ask with (default: the bundle's own; `LoveConfig.qa_prompt`). `one_pass`: the
-    requested tasks in one forward pass (mixed-adapter batch) instead of one pass per task.
+    requested tasks in one forward pass (mixed-adapter batch) instead of one pass per task. `attention`: the
+    LLM's attention implementation ("sdpa" by default, "flash_attention_2", "flex_attention", "eager");
+    `packed`: the rows of a batch in one sequence without padding (`LoveModel.set_prefill`).
     """
     device = torch.device(device) if device is not None else default_device()
     dtype = default_dtype(device, dtype)
@@ -671,4 +691,4 @@ def load(
     model.to(device).to_dtype(dtype)  # derived fp32 buffers (rotary frequencies) stay fp32
     return Scorer(model, tokenizer, device=device, batch_size=batch_size, num_workers=num_workers,
                   backend=backend, source=source, cache_dir=cache_dir, perception_views=perception_views,
-                  qa_prompt=qa_prompt, one_pass=one_pass)
+                  qa_prompt=qa_prompt, one_pass=one_pass, attention=attention, packed=packed)

@@ -30,12 +30,12 @@ def _visual_inputs(model, batch: int, seed: int = 0):
     return normalize_frames(frames), normalize_fragments(frags)
 
 
-def _run(model, processor, task, requests, pixel_values, motion_values, **kw):
+def _run(model, processor, task, requests, pixel_values, motion_values, output_layer_states=False, **kw):
     motion = model.encode_motion(motion_values)
     batch = processor(task, requests, **kw)
     with torch.inference_mode():
         return model(task, pixel_values=pixel_values, motion_features=motion,
-                     context_id=processor.image_context_id, **batch)
+                     context_id=processor.image_context_id, output_layer_states=output_layer_states, **batch)
 
 
 PROMPTS = ["a red circle", "two blue squares moving left on a gray background and a much longer prompt text",
@@ -433,6 +433,35 @@ def test_one_pass_over_mixed_tasks_equals_one_pass_per_task(tiny):
                             **processor.mixed(["perception", "perception"], requests[:2]))
 
 
+@pytest.mark.parametrize("attention", ["sdpa", "eager", pytest.param("flex_attention", marks=pytest.mark.slow)])
+def test_packed_prefill_gives_the_padded_batch_outputs(tiny, attention):
+    """`set_prefill(packed=True)` (issue 45: the rows concatenated without padding, each attending only to itself;
+    block-sparse with flex_attention) gives what the padded batch gives: rows of different lengths, every layer's
+    states, the score and the answer-token loss. A row that saw another row's tokens would not match."""
+    model, _, processor = tiny
+    pv, mv = _visual_inputs(model, 4, seed=11)
+    requests = [TextRequest(prompt=p, question="Is the object red?", word="good") for p in PROMPTS]
+    assert len(set(processor("correspondence", requests)["attention_mask"].sum(1).tolist())) == 4
+    padded = _run(model, processor, "correspondence", requests, pv, mv, with_labels=True, output_layer_states=True)
+    model.set_prefill(packed=True, attention=attention)
+    try:
+        packed = _run(model, processor, "correspondence", requests, pv, mv, with_labels=True,
+                      output_layer_states=True)
+        with pytest.raises(ValueError, match="packed prefill"):
+            model.forward_tasks(["qa"], pixel_values=pv[:1], motion_features=None, context_id=0,
+                                **processor.mixed(["qa"], requests[:1]))
+    finally:
+        model.set_prefill(packed=False, attention="sdpa")
+    assert model.language_model.config._attn_implementation == "sdpa"
+    keep = processor("correspondence", requests)["attention_mask"].bool()
+    for mine, want in zip(packed.layer_states, padded.layer_states):
+        torch.testing.assert_close(mine[keep], want[keep], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(packed.hidden, padded.hidden, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(packed.word_logits, padded.word_logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(packed.score, padded.score, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(packed.loss, padded.loss, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.slow
 def test_compiled_language_model_gives_the_eager_outputs(tiny):
     """torch.compile of the LLM (a lever of issue 45, `benchmarks/gpu_throughput.py --ablation`) computes what
@@ -453,3 +482,35 @@ def test_compiled_language_model_gives_the_eager_outputs(tiny):
         model.language_model.model = eager_llm
     torch.testing.assert_close(compiled.hidden, eager.hidden, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(compiled.score, eager.score, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_gpu_ablation_measures_or_explains_every_lever_and_restores_the_model(tiny, monkeypatch):
+    """`benchmarks/gpu_throughput.py --ablation` (issue 45), here on the CPU with the tiny model: each lever is
+    measured with its outputs checked against the plain path or says why it cannot run here, the best lever of
+    each group that helps is measured together (the final rows), and the model is left as it was built."""
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    bench = importlib.import_module("gpu_throughput")
+    model, tokenizer, processor = tiny
+    pv, mv = _visual_inputs(model, 2, seed=5)
+    before = _run(model, processor, "qa", [TextRequest(prompt=p, question="Is it red?") for p in PROMPTS[:2]], pv, mv)
+    llm = model.language_model.model
+    reported = []
+    rows = bench.ablation(model, tokenizer, batch_size=2, videos=2, report=reported.append)
+    assert rows == reported and [r["lever"] for r in rows[:len(bench.LEVERS)]] == [x.name for x in bench.LEVERS]
+    by_name = {r["lever"]: r for r in rows[:len(bench.LEVERS)]}
+    for name in ("per-task passes (plain)", "one pass, mixed adapters", "packed prefill, flex_attention block mask",
+                 "torch.compile of the LLM"):
+        assert by_name[name]["within_tolerance"] and by_name[name]["videos_per_s"] > 0, by_name[name]
+    assert by_name["CUDA graphs (torch.compile reduce-overhead)"]["not_measured"] == "CUDA graphs need a GPU"
+    assert all("failed" not in r for r in rows)
+    final = [r for r in rows if r["final"]]
+    assert [r["tasks"] for r in final] == [list(model.config.tasks), [model.config.tasks[0]]]
+    assert all(r["within_tolerance"] for r in final)
+    assert model.language_model.model is llm and not model.packed_prefill
+    assert model.language_model.config._attn_implementation == "sdpa"
+    after = _run(model, processor, "qa", [TextRequest(prompt=p, question="Is it red?") for p in PROMPTS[:2]], pv, mv)
+    torch.testing.assert_close(after.word_logits, before.word_logits, rtol=0, atol=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import shutil
 
@@ -303,3 +304,43 @@ def test_one_pass_scores_every_task_as_one_pass_per_task_does(suite, scorer, tmp
     assert cli_main([*base, "--one-pass"]) == 0
     assert json.loads(run_info_path(out).read_text())["one_pass"] is True
     assert cli_main(base) == 2  # a resume must not mix the two ways
+
+
+def test_packed_prefill_and_attention_choice_score_as_the_default(suite, tmp_path, capsys):
+    """`packed` / `--packed` and `attention` / `--attention` (issue 45): the rows of a batch packed without
+    padding, and another attention implementation, score real files as the default path does; both are
+    recorded, a resume does not mix them, and an implementation that cannot run here is refused in one line
+    before anything is written."""
+    root, rows = suite
+    videos = [str(root / r["video"]) for r in rows]
+    prompts, questions = [r["prompt"] for r in rows], [r["question"] for r in rows]
+    default = love_plugins.load("tiny-random", batch_size=4, perception_views=2)
+    reference = default.score(videos, prompts, questions)
+    for options in ({"packed": True}, {"attention": "eager"}, {"packed": True, "attention": "eager"}):
+        scorer = love_plugins.load("tiny-random", batch_size=4, perception_views=2, **options)
+        assert scorer.describe()["packed"] is options.get("packed", False)
+        assert scorer.describe()["attention"] == options.get("attention", "sdpa")
+        for a, b in zip(scorer.score(videos, prompts, questions), reference):
+            assert a.ok and b.ok
+            for name in ("perception", "correspondence", "qa_p_yes"):
+                assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-4, abs=1e-4), (options, name)
+            assert (a.qa_answer, a.perception_level, a.correspondence_level) == (
+                b.qa_answer, b.perception_level, b.correspondence_level)
+    with pytest.raises(ValueError, match="packed and one_pass cannot be combined"):
+        love_plugins.load("tiny-random", packed=True, one_pass=True)
+    out = tmp_path / "packed.jsonl"
+    base = ["score", *videos[:2], "--model", "tiny-random", "--prompt", "a red circle", "--out", str(out),
+            "--no-progress"]
+    assert cli_main([*base, "--packed"]) == 0
+    assert json.loads(run_info_path(out).read_text())["packed"] is True
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert cli_main(base) == 2  # a resume must not mix the two ways
+    assert "packed True -> False" in capsys.readouterr().err
+    if importlib.util.find_spec("flash_attn") is None:  # not installable on a CPU-only machine
+        assert cli_main([*base, "--attention", "flash_attention_2", "--overwrite"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "attention 'flash_attention_2'" in err[0] and "flash" in err[0].lower()
+    assert cli_main([*base, "--attention", "flash-attention", "--overwrite"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert out.read_bytes() == before

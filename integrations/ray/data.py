@@ -61,7 +61,8 @@ def score_dataset(ds, model: str = "love-nano", *, tasks: Sequence[str], sampler
     if sampler is None:
         from love_plugins import load
 
-        local = load(model, **{**load_options, "device": "cpu", "backend": backend})
+        # the sampler only: the prefill options (a GPU's attention kernels) do not matter to it
+        local = load(model, **{**load_options, "device": "cpu", "backend": backend, "attention": None, "packed": False})
         sampler, extra_samplings = local.sampler, local._extra_samplings(tasks)
     decode_options = {"num_cpus": 1}
     if decode_workers:
@@ -103,7 +104,8 @@ def score_rows(args: argparse.Namespace, scorer, videos, prompts, questions, tas
     ds = ray.data.from_items([{"video": v, "prompt": p or "", "question": q or ""}
                               for v, p, q in zip(videos, prompts, questions)])
     load_options = {"device": args.device, "dtype": args.dtype, "perception_views": args.perception_views,
-                    "qa_prompt": args.qa_prompt, "one_pass": args.one_pass}
+                    "qa_prompt": args.qa_prompt, "one_pass": args.one_pass,
+                    "attention": args.attention, "packed": args.packed}
     rows = score_dataset(ds, args.model, tasks=tasks, sampler=scorer.sampler, backend=args.backend,
                          extra_samplings=scorer._extra_samplings(tasks), workers=args.ray_workers,
                          gpus_per_worker=args.gpus_per_worker, decode_workers=args.decode_workers,

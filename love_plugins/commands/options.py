@@ -14,6 +14,9 @@ import math
 import os
 from pathlib import Path
 
+# The LLM attention implementations `--attention` offers (transformers' names; `LoveModel.set_prefill`).
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager", "flex_attention", "flash_attention_2")
+
 
 def _kind(kind: str):
     def mark(fn):

@@ -61,6 +61,12 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundle's own)")
     parser.add_argument("--one-pass", action="store_true",
                         help="all requested tasks in one forward pass (a mixed-adapter batch) instead of one per task")
+    parser.add_argument("--attention", default=None, choices=options.ATTENTION_IMPLEMENTATIONS,
+                        help="the LLM's attention implementation, as transformers names it (default: sdpa); "
+                             "flash_attention_2 needs the flash-attn package and a GPU")
+    parser.add_argument("--packed", action="store_true",
+                        help="run each batch's prompts packed into one sequence without padding (with "
+                             "flash_attention_2 or flex_attention; not with --one-pass)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     engines = _engines()
     parser.add_argument("--engine", default="local", choices=["local", *engines],
@@ -157,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         scorer = scorer_module.load(args.model, device=device, dtype=args.dtype, batch_size=args.batch_size,
                                     num_workers=args.workers, backend=args.backend, cache_dir=args.cache_dir,
                                     perception_views=args.perception_views, qa_prompt=args.qa_prompt,
-                                    one_pass=args.one_pass)
+                                    one_pass=args.one_pass, attention=args.attention, packed=args.packed)
         tasks = (tuple(t.strip() for t in args.tasks.split(",") if t.strip()) if args.tasks
                  else scorer.default_tasks(prompts if have_prompts else None, questions if have_questions else None))
         run_info = {**scorer.describe(), "tasks": list(tasks)}

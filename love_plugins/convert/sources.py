@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 
 _ST_DTYPES = {
     "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
@@ -37,9 +37,8 @@ def load_pickled_weights(path: str | Path) -> dict[str, torch.Tensor]:
                 raise
             data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(path, "not a plain weights file: it needs arbitrary unpickling, which is refused "
-                                    f"(torch.load weights_only=True: {first})") from exc
+                                    f"(torch.load weights_only=True: {first_line(exc)})") from exc
     except Exception as exc:
         raise CheckpointError(path, f"unreadable checkpoint: {type(exc).__name__}: {exc}") from exc
     if isinstance(data, Mapping):

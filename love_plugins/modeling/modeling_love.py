@@ -30,7 +30,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from transformers.activations import ACT2FN
 from transformers.models.internvl import InternVLVisionConfig, InternVLVisionModel
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 from .configuration_love import LoveConfig
 from .motion_encoder import MotionEncoder
 
@@ -179,6 +179,7 @@ class LoveModel(nn.Module):
         # peft makes the adapter it activates trainable; a model used as a frozen function (LOVE-Reward's
         # gradients to the pixels) keeps every weight frozen when it switches tasks.
         self.adapters_frozen = False
+        self.packed_prefill = False  # see set_prefill
         self.task = config.tasks[0]
         self.set_task(self.task)
         self.eval()
@@ -192,6 +193,22 @@ class LoveModel(nn.Module):
             if isinstance(module, BaseTunerLayer):
                 module.set_adapter(task, inference_mode=self.adapters_frozen)
         self.task = task
+
+    def set_prefill(self, packed: bool | None = None, attention: str | None = None) -> None:
+        """How the LLM's one prefill runs; every choice gives the same outputs up to the order of float sums.
+
+        packed: the batch's rows are concatenated into one sequence without padding, each row attending only to
+            itself (transformers reads the row boundaries from the position ids, which restart at 0 for every row):
+            FlashAttention's variable-length kernel with `flash_attention_2`, a block-sparse mask with
+            `flex_attention`, a dense block-diagonal mask with `sdpa` / `eager` (correct, but it computes every
+            pair of tokens of the whole batch, so it is slower than padding). Per-task passes only.
+        attention: the LLM's attention implementation, as transformers names it ("sdpa", the default; "eager",
+            "flex_attention", "flash_attention_2", or a kernel from the `kernels` hub).
+        """
+        if attention is not None:
+            self.language_model.set_attn_implementation(attention)
+        if packed is not None:
+            self.packed_prefill = bool(packed)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -232,10 +249,26 @@ class LoveModel(nn.Module):
         return vit.reshape(vit.shape[0], -1, vit.shape[-1])
 
     def _language_states(self, embeds: torch.Tensor, attention_mask: torch.Tensor, output_layer_states: bool = False):
-        """The LLM's one prefill over right-padded embeddings (never a decode step, so no KV cache)."""
+        """The LLM's one prefill over right-padded embeddings (never a decode step, so no KV cache); with
+        `packed_prefill` over the rows' tokens alone, one sequence, the states put back in the padded layout."""
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        return self.language_model.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-                                         output_hidden_states=output_layer_states, use_cache=False)
+        if not self.packed_prefill:
+            return self.language_model.model(inputs_embeds=embeds, attention_mask=attention_mask,
+                                             position_ids=position_ids, output_hidden_states=output_layer_states,
+                                             use_cache=False)
+        keep = attention_mask.bool()
+        # No 2-D mask: transformers then finds the rows from the restarting position ids (block-diagonal causal).
+        out = self.language_model.model(inputs_embeds=embeds[keep].unsqueeze(0), attention_mask=None,
+                                        position_ids=position_ids[keep].unsqueeze(0),
+                                        output_hidden_states=output_layer_states, use_cache=False)
+
+        def unpack(states: torch.Tensor) -> torch.Tensor:
+            return states.new_zeros(*keep.shape, states.shape[-1]).index_put((keep,), states[0])
+
+        out.last_hidden_state = unpack(out.last_hidden_state)
+        if output_layer_states:
+            out.hidden_states = tuple(unpack(states) for states in out.hidden_states)
+        return out
 
     def merge_visual_tokens(
         self, input_ids: torch.Tensor, frame_tokens: torch.Tensor, motion_tokens: torch.Tensor, context_id: int
@@ -318,6 +351,8 @@ class LoveModel(nn.Module):
         one forward pass over the whole batch (so the base weights' matrix products are as large as the batch,
         not one task's share). The same outputs as `forward` per task, up to the order of float sums; `score`
         is NaN in the rows of a task without a head. Inference only."""
+        if self.packed_prefill:  # peft's mixed-adapter batches pick each adapter by row, and packing leaves one row
+            raise ValueError("forward_tasks cannot run a packed prefill (set_prefill(packed=False) first)")
         unknown = sorted(set(tasks) - set(self.config.tasks))
         if unknown or len(tasks) != input_ids.shape[0]:
             raise ValueError(f"one task per row, of {self.config.tasks}; got {tasks!r} for {input_ids.shape[0]} rows")
@@ -465,7 +500,7 @@ class LoveModel(nn.Module):
                     set_module_tensor_to_device(model, name, device, value=tensor, dtype=target, clear_cache=False)
                     del tensor
         except Exception as exc:  # truncated data, bad offsets, ...
-            raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
+            raise CheckpointError(weights, f"unreadable safetensors file: {first_line(exc)}") from exc
         for name, buffer in list(model.named_buffers()):  # the derived ones, in the dtype they were computed in
             if buffer.device != device:
                 kept = buffer.dtype if buffer.is_floating_point() else None
@@ -485,7 +520,7 @@ def _safetensors_header(weights: Path) -> dict:
             (length,) = struct.unpack("<Q", f.read(8))
             header = json.loads(f.read(length))
     except Exception as exc:
-        raise CheckpointError(weights, f"unreadable safetensors file: {_first_line(exc)}") from exc
+        raise CheckpointError(weights, f"unreadable safetensors file: {first_line(exc)}") from exc
     if not isinstance(header, dict):
         raise CheckpointError(weights, "unreadable safetensors file: its header is not a JSON object")
     header.pop("__metadata__", None)
@@ -512,7 +547,3 @@ def _task_owner(parameter_name: str, tasks: tuple[str, ...]) -> str | None:
         if ("lora_A" in parts or "lora_B" in parts) and task in parts:
             return task
     return None
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
