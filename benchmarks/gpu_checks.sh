@@ -2,7 +2,7 @@
 # The GPU measurements issue 45 asks for, as one script for a session with a device (one H100 or H200):
 #   1. the levers' ablation at batch 8 (`gpu_throughput.py --ablation`): all three tasks with each lever on its own
 #      (one mixed-adapter pass, FlashAttention-2, packed prefill with flex_attention or FlashAttention varlen,
-#      torch.compile, CUDA graphs, liger-kernel's fused RMSNorm/RoPE/SwiGLU), every row's answer-word logits
+#      torch.compile of the LLM or of the two encoders, CUDA graphs, liger-kernel's fused RMSNorm/RoPE/SwiGLU), every row's answer-word logits
 #      checked against the plain path, then the best lever of each group together for three tasks and for one
 #      (the final figures), with the per-part breakdown; ~6 min on one H100 (the 9B build and four compilations);
 #   2. model-only throughput and MFU at batch 1 and 4 (batch 8 is in step 1);

@@ -145,6 +145,7 @@ class Lever:
     packed: bool = False  # the rows' tokens in one sequence without padding (LoveModel.set_prefill)
     attention: str | None = None  # the LLM's attention implementation (None: as built, SDPA)
     compile_mode: str | None = None  # torch.compile of the LLM: "default", or "reduce-overhead" (CUDA graphs)
+    compile_encoders: bool = False  # torch.compile of the vision tower and the motion encoder (fused norms)
     fused: bool = False  # liger-kernel's RMSNorm, RoPE and SwiGLU kernels in the LLM
 
     def unavailable(self, device: torch.device) -> str | None:
@@ -161,7 +162,8 @@ class Lever:
     def together(cls, levers: list[Lever]) -> Lever:
         """All of `levers` at once (their switches do not overlap: one per group)."""
         switches = {f: getattr(lever, f) for lever in levers
-                    for f in ("one_pass", "packed", "attention", "compile_mode", "fused") if getattr(lever, f)}
+                    for f in ("one_pass", "packed", "attention", "compile_mode", "compile_encoders", "fused")
+                    if getattr(lever, f)}
         return cls(" + ".join(lever.name for lever in levers) or "per-task passes (plain)", **switches)
 
 
@@ -173,11 +175,13 @@ LEVERS = (
     Lever("packed prefill, FlashAttention-2 varlen", packed=True, attention="flash_attention_2"),
     Lever("torch.compile of the LLM", compile_mode="default"),
     Lever("CUDA graphs (torch.compile reduce-overhead)", compile_mode="reduce-overhead"),
+    Lever("torch.compile of the vision tower and motion encoder", compile_encoders=True),
     Lever("fused RMSNorm/RoPE/SwiGLU (liger-kernel)", fused=True),
 )
 # levers of one group exclude each other; the best of each group that helps goes into the combination
 LEVER_GROUPS = {"layout": lambda lever: lever.one_pass or lever.packed or lever.attention is not None,
-                "compile": lambda lever: lever.compile_mode is not None, "fused": lambda lever: lever.fused}
+                "compile": lambda lever: lever.compile_mode is not None,
+                "encoders": lambda lever: lever.compile_encoders, "fused": lambda lever: lever.fused}
 
 
 @contextlib.contextmanager
@@ -185,14 +189,20 @@ def applied(model: LoveModel, lever: Lever):
     """`model` runs with `lever` inside, as built after."""
     llm = model.language_model
     eager, attention = llm.model, llm.config._attn_implementation
+    encoders = {"vision_tower": model.vision_tower, "motion_encoder": model.motion_encoder}
     restore = _fuse_llm_kernels(llm) if lever.fused else (lambda: None)
     try:
         model.set_prefill(packed=lever.packed, attention=lever.attention)
         if lever.compile_mode:
             llm.model = torch.compile(eager, mode=lever.compile_mode)
+        if lever.compile_encoders:
+            for name, module in encoders.items():
+                setattr(model, name, torch.compile(module))
         yield
     finally:
         llm.model = eager
+        for name, module in encoders.items():
+            setattr(model, name, module)
         model.set_prefill(packed=False, attention=attention)
         restore()
 
@@ -412,7 +422,8 @@ def main() -> None:
                         help="end to end: decoding workers (default: the Scorer's, up to 4 per GPU)")
     parser.add_argument("--ablation", action="store_true",
                         help="all three tasks with each lever of issue 45 on its own (one mixed-adapter pass, packed prefill, "
-                             "FlashAttention-2, torch.compile, CUDA graphs, liger-kernel), then the best together")
+                             "FlashAttention-2, torch.compile of the LLM or the encoders, CUDA graphs, liger-kernel), then the best "
+                             "together")
     parser.add_argument("--load-bundle", type=Path, default=None,
                         help="save the random model as a bundle in this folder (once), then load it from disk "
                              "on the device and record the time and peak memory")

@@ -497,13 +497,13 @@ def test_gpu_ablation_measures_or_explains_every_lever_and_restores_the_model(ti
     model, tokenizer, processor = tiny
     pv, mv = _visual_inputs(model, 2, seed=5)
     before = _run(model, processor, "qa", [TextRequest(prompt=p, question="Is it red?") for p in PROMPTS[:2]], pv, mv)
-    llm = model.language_model.model
+    llm, vision_tower, motion_encoder = model.language_model.model, model.vision_tower, model.motion_encoder
     reported = []
     rows = bench.ablation(model, tokenizer, batch_size=2, videos=2, report=reported.append)
     assert rows == reported and [r["lever"] for r in rows[:len(bench.LEVERS)]] == [x.name for x in bench.LEVERS]
     by_name = {r["lever"]: r for r in rows[:len(bench.LEVERS)]}
     for name in ("per-task passes (plain)", "one pass, mixed adapters", "packed prefill, flex_attention block mask",
-                 "torch.compile of the LLM"):
+                 "torch.compile of the LLM", "torch.compile of the vision tower and motion encoder"):
         assert by_name[name]["within_tolerance"] and by_name[name]["videos_per_s"] > 0, by_name[name]
     assert by_name["CUDA graphs (torch.compile reduce-overhead)"]["not_measured"] == "CUDA graphs need a GPU"
     assert all("failed" not in r for r in rows)
@@ -511,6 +511,7 @@ def test_gpu_ablation_measures_or_explains_every_lever_and_restores_the_model(ti
     assert [r["tasks"] for r in final] == [list(model.config.tasks), [model.config.tasks[0]]]
     assert all(r["within_tolerance"] for r in final)
     assert model.language_model.model is llm and not model.packed_prefill
+    assert model.vision_tower is vision_tower and model.motion_encoder is motion_encoder
     assert model.language_model.config._attn_implementation == "sdpa"
     after = _run(model, processor, "qa", [TextRequest(prompt=p, question="Is it red?") for p in PROMPTS[:2]], pv, mv)
     torch.testing.assert_close(after.word_logits, before.word_logits, rtol=0, atol=0)
