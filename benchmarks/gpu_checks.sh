@@ -2,15 +2,16 @@
 # The GPU measurements issue 45 asks for, as one script for a session with a device (one H100 or H200):
 #   1. the levers' ablation at batch 8 (`gpu_throughput.py --ablation`): all three tasks with each lever on its own
 #      (one mixed-adapter pass, FlashAttention-2, packed prefill with flex_attention or FlashAttention varlen,
-#      torch.compile of the LLM or of the two encoders, CUDA graphs, liger-kernel's fused RMSNorm/RoPE/SwiGLU), every row's answer-word logits
-#      checked against the plain path, then the best lever of each group together for three tasks and for one
-#      (the final figures), with the per-part breakdown; ~6 min on one H100 (the 9B build and four compilations);
-#   2. model-only throughput and MFU at batch 1 and 4 (batch 8 is in step 1);
-#   3. end to end on real 720p mp4 files, where PyAV is importable.
+#      torch.compile of the LLM or of the two encoders, CUDA graphs, liger-kernel's fused RMSNorm/RoPE/SwiGLU),
+#      every row's answer-word logits checked against the plain path, then the best lever of each group together
+#      for three tasks and for one (the final figures), with the per-part breakdown. Its length is not measured
+#      yet (the 9B build and five torch.compile runs); each row is written to the JSON as it is measured;
+#   2. with `all`: model-only throughput and MFU at batch 1 and 4, then end to end on real 720p mp4 files (where
+#      PyAV is importable).
 # Results land in benchmarks/results/ with the device and versions (and in $OUT when the device tool runs it), each
 # JSON rewritten after every measurement, so a run stopped at its time limit keeps what it measured.
 #
-# On a machine with the project installed (scripts/install.sh):  bash benchmarks/gpu_checks.sh
+# On a machine with the project installed (scripts/install.sh):  bash benchmarks/gpu_checks.sh [all]
 # Through this workplace's device tool (its image has torch, transformers and peft but no network): first, here,
 #   bash benchmarks/gpu_wheels.sh            # PyAV and liger-kernel wheels for the image's Python, into .whl/
 # then run `bash benchmarks/gpu_checks.sh` there with carry [".whl"] and timeout_s 600.
@@ -34,6 +35,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 python3 benchmarks/gpu_throughput.py --config 9b --batch-size 8 --videos 24 --breakdown --ablation \
     --json "$out/gpu_levers_$stamp.json"
 keep
+[ "${1:-}" = all ] || exit 0
 python3 benchmarks/gpu_throughput.py --config 9b --batch-size 1 4 --videos 16 --json "$out/gpu_batches_$stamp.json"
 keep
 if python3 -c "import av" 2>/dev/null; then
