@@ -69,7 +69,9 @@ def _load(url: str, rows: list[dict]):
 # replicas (10.87 vs 7.31 videos/s, a 2-core Intel Xeon). The ceiling of any batching gain here is love-nano's own
 # model step: in-process on decoded clips (Intel Xeon), all three tasks at batch 8 against batch 1 run 1.99x faster
 # per video on one thread and 2.48x on two; the served ratio stays below that (requests, answers and the proxy
-# share the two cores with the model). See benchmarks/README.md.
+# share the two cores with the model). Decoding included, the Scorer in-process runs 2.05x faster per video at batch
+# 8 than at batch 1 (two threads, third session): the served ratio cannot reach 2.5x on this CPU. Third session:
+# 1.45x, 1.65x, 1.33x in three runs. See benchmarks/README.md.
 @pytest.mark.xfail(reason="love-nano's batch-8 model step is at most ~2.5x its batch-1 step on this 2-core CPU, "
                           "and serving costs share those cores",
                    strict=False)
