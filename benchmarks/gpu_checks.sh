@@ -32,8 +32,9 @@ keep() {  # a copy of each result where the device tool brings files back
 }
 trap keep EXIT
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+# LEVERS="one-pass packed-flex" bash benchmarks/gpu_checks.sh: a part of the ablation (gpu_throughput.py --help)
 python3 benchmarks/gpu_throughput.py --config 9b --batch-size 8 --videos 24 --breakdown --ablation \
-    --json "$out/gpu_levers_$stamp.json"
+    ${LEVERS:+--levers $LEVERS} --json "$out/gpu_levers_$stamp.json"
 keep
 [ "${1:-}" = all ] || exit 0
 python3 benchmarks/gpu_throughput.py --config 9b --batch-size 1 4 --videos 16 --json "$out/gpu_batches_$stamp.json"

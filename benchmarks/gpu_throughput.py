@@ -23,6 +23,7 @@ import importlib.util
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,7 @@ class Lever:
     """One way of running the same batch (issue 45); every field left at its default is the plain path."""
 
     name: str
+    key: str = "plain"  # its name on the command line (--levers)
     one_pass: bool = False  # the tasks in one mixed-adapter forward (LoveModel.forward_tasks)
     packed: bool = False  # the rows' tokens in one sequence without padding (LoveModel.set_prefill)
     attention: str | None = None  # the LLM's attention implementation (None: as built, SDPA)
@@ -164,19 +166,20 @@ class Lever:
         switches = {f: getattr(lever, f) for lever in levers
                     for f in ("one_pass", "packed", "attention", "compile_mode", "compile_encoders", "fused")
                     if getattr(lever, f)}
-        return cls(" + ".join(lever.name for lever in levers) or "per-task passes (plain)", **switches)
+        return cls(" + ".join(lever.name for lever in levers) or "per-task passes (plain)",
+                   "+".join(lever.key for lever in levers) or "plain", **switches)
 
 
 LEVERS = (
     Lever("per-task passes (plain)"),
-    Lever("one pass, mixed adapters", one_pass=True),
-    Lever("FlashAttention-2 (padded rows unpadded inside)", attention="flash_attention_2"),
-    Lever("packed prefill, flex_attention block mask", packed=True, attention="flex_attention"),
-    Lever("packed prefill, FlashAttention-2 varlen", packed=True, attention="flash_attention_2"),
-    Lever("torch.compile of the LLM", compile_mode="default"),
-    Lever("CUDA graphs (torch.compile reduce-overhead)", compile_mode="reduce-overhead"),
-    Lever("torch.compile of the vision tower and motion encoder", compile_encoders=True),
-    Lever("fused RMSNorm/RoPE/SwiGLU (liger-kernel)", fused=True),
+    Lever("one pass, mixed adapters", "one-pass", one_pass=True),
+    Lever("FlashAttention-2 (padded rows unpadded inside)", "fa2", attention="flash_attention_2"),
+    Lever("packed prefill, flex_attention block mask", "packed-flex", packed=True, attention="flex_attention"),
+    Lever("packed prefill, FlashAttention-2 varlen", "packed-fa2", packed=True, attention="flash_attention_2"),
+    Lever("torch.compile of the LLM", "compile", compile_mode="default"),
+    Lever("CUDA graphs (torch.compile reduce-overhead)", "cuda-graphs", compile_mode="reduce-overhead"),
+    Lever("torch.compile of the vision tower and motion encoder", "compile-encoders", compile_encoders=True),
+    Lever("fused RMSNorm/RoPE/SwiGLU (liger-kernel)", "liger", fused=True),
 )
 # levers of one group exclude each other; the best of each group that helps goes into the combination
 LEVER_GROUPS = {"layout": lambda lever: lever.one_pass or lever.packed or lever.attention is not None,
@@ -255,11 +258,12 @@ def _task_step(model: LoveModel, processor: LoveProcessor, frames, frags, batch_
     return step
 
 
-def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int, report=print) -> list[dict]:
+def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int, report=print,
+             keys: Sequence[str] | None = None) -> list[dict]:
     """videos/s of all three tasks with each lever on its own, then with the best lever of each group that helps
     (faster than the plain path, its answer-word logits within bf16 rounding of the plain path's: at most 2 % of
     their largest magnitude), for all three tasks and for one; one row each, in one run, each row handed to
-    `report` as it is measured."""
+    `report` as it is measured. `keys`: only these levers (and the plain path); default all."""
     config = model.config
     processor = LoveProcessor(tokenizer, config)
     frames, frags = _random_inputs(config, batch_size, model.device, model.dtype)
@@ -268,7 +272,7 @@ def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int, report=p
                   for tasks in (all_tasks, one_task)}
 
     def run(lever: Lever, tasks: tuple[str, ...], final: bool = False) -> dict:
-        row = {"lever": lever.name, "tasks": list(tasks), "batch_size": batch_size, "final": final}
+        row = {"lever": lever.name, "key": lever.key, "tasks": list(tasks), "batch_size": batch_size, "final": final}
         reason = lever.unavailable(model.device)
         if reason:
             row["not_measured"] = reason
@@ -288,11 +292,12 @@ def ablation(model: LoveModel, tokenizer, batch_size: int, videos: int, report=p
         report(row)
         return row
 
-    rows = [run(lever, all_tasks) for lever in LEVERS]
+    levers = [lever for lever in LEVERS if keys is None or lever.key in ("plain", *keys)]
+    rows = [run(lever, all_tasks) for lever in levers]
     plain = rows[0].get("videos_per_s", 0.0)
     chosen = []
     for member in LEVER_GROUPS.values():
-        helping = [(row["videos_per_s"], lever) for lever, row in zip(LEVERS, rows)
+        helping = [(row["videos_per_s"], lever) for lever, row in zip(levers, rows)
                    if member(lever) and row.get("within_tolerance") and row["videos_per_s"] > plain]
         if helping:
             chosen.append(max(helping, key=lambda pair: pair[0])[1])
@@ -424,6 +429,9 @@ def main() -> None:
                         help="all three tasks with each lever of issue 45 on its own (one mixed-adapter pass, packed prefill, "
                              "FlashAttention-2, torch.compile of the LLM or the encoders, CUDA graphs, liger-kernel), then the best "
                              "together")
+    parser.add_argument("--levers", nargs="+", choices=[lever.key for lever in LEVERS[1:]], default=None,
+                        help="with --ablation: only these levers beside the plain path (default: all), to split "
+                             "the ablation over runs of limited length")
     parser.add_argument("--load-bundle", type=Path, default=None,
                         help="save the random model as a bundle in this folder (once), then load it from disk "
                              "on the device and record the time and peak memory")
@@ -493,7 +501,7 @@ def main() -> None:
             record(results[-1]["breakdown"])
         if args.ablation:
             results.append({"ablation": []})
-            ablation(model, tokenizer, batch_size, args.videos,
+            ablation(model, tokenizer, batch_size, args.videos, keys=args.levers,
                      report=lambda row, rows=results[-1]["ablation"]: (rows.append(row), record(row)))
 
 

@@ -515,3 +515,6 @@ def test_gpu_ablation_measures_or_explains_every_lever_and_restores_the_model(ti
     assert model.language_model.config._attn_implementation == "sdpa"
     after = _run(model, processor, "qa", [TextRequest(prompt=p, question="Is it red?") for p in PROMPTS[:2]], pv, mv)
     torch.testing.assert_close(after.word_logits, before.word_logits, rtol=0, atol=0)
+    # --levers: a part of the table (a device run of limited length), the plain path always beside it
+    some = bench.ablation(model, tokenizer, batch_size=2, videos=2, report=lambda row: None, keys=["one-pass"])
+    assert [r["key"] for r in some[:2]] == ["plain", "one-pass"] and len(some) == 5
