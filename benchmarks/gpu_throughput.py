@@ -32,6 +32,7 @@ import torch
 from love_plugins.errors import first_line
 from love_plugins.modeling import LoveConfig, LoveModel, LoveProcessor, TextRequest
 from love_plugins.modeling.tiny import build_tokenizer, tiny_config
+from love_plugins.scorer import run_tasks
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
 
@@ -216,44 +217,39 @@ def _fuse_llm_kernels(llm):
     from transformers.models.llama import modeling_llama
 
     saved = {k: getattr(modeling_llama, k) for k in ("apply_rotary_pos_emb", "LlamaRMSNorm", "LlamaMLP")}
+    before = {module: dict(module.__dict__) for module in llm.modules()}
     apply_liger_kernel_to_llama(rope=True, rms_norm=True, swiglu=True, cross_entropy=False,
                                 fused_linear_cross_entropy=False, model=llm)
+    absent = object()
+    # what liger set on the instances (their forwards and settings), with what was there before
+    patched = {module: {key: before[module].get(key, absent) for key, value in module.__dict__.items()
+                        if before[module].get(key, absent) is not value} for module in before}
 
     def restore():
         for name, value in saved.items():
             setattr(modeling_llama, name, value)
-        for module in llm.modules():  # liger binds its forwards on the instances
-            module.__dict__.pop("forward", None)
-            module.__dict__.pop("_get_name", None)
+        for module, attributes in patched.items():
+            for key, value in attributes.items():
+                if value is absent:
+                    del module.__dict__[key]
+                else:
+                    module.__dict__[key] = value
 
     return restore
 
 
 def _task_step(model: LoveModel, processor: LoveProcessor, frames, frags, batch_size: int, tasks: tuple[str, ...],
                one_pass: bool):
-    """One batch of `tasks`: a pass per task (the Scorer's default) or one mixed-adapter pass; returns the
-    answer-word logits of every row."""
+    """One batch of `tasks` as the Scorer runs it (`run_tasks`): a pass per task, or one mixed-adapter pass;
+    returns the answer-word logits of every row, task by task."""
     requests = [TextRequest(prompt="a red ball rolling left on a wooden table", question="Is the ball red?")]
-    requests = requests * batch_size
-    device = model.device
-    if one_pass:
-        rows = [t for t in tasks for _ in requests]
-        mixed = {k: v.to(device) for k, v in processor.mixed(rows, requests * len(tasks)).items()}
+    batches = {task: {k: v.to(model.device) for k, v in processor(task, requests * batch_size).items()}
+               for task in tasks}
 
     def step() -> torch.Tensor:
         with torch.inference_mode():
-            motion = model.encode_motion(frags)
-            if one_pass:
-                out = model.forward_tasks(rows, pixel_values=frames.repeat(len(tasks), 1, 1, 1, 1),
-                                          motion_features=motion.repeat(len(tasks), 1, 1),
-                                          context_id=processor.image_context_id, **mixed)
-                return out.word_logits
-            logits = []
-            for task in tasks:
-                batch = {k: v.to(device) for k, v in processor(task, requests).items()}
-                logits.append(model(task, pixel_values=frames, motion_features=motion,
-                                    context_id=processor.image_context_id, **batch).word_logits)
-            return torch.cat(logits)
+            outputs = run_tasks(model, processor, batches, frames, model.encode_motion(frags), one_pass)
+            return torch.cat([out.word_logits for out in outputs.values()])
 
     return step
 

@@ -507,9 +507,8 @@ class Scorer:
         motion_features = model.encode_motion(motion_values)  # once per video, shared by all tasks
         requests = [TextRequest(prompt=prompts[it.index], question=questions[it.index]) for it in items]
         batches = {task: {k: v.to(self.device) for k, v in processor(task, requests).items()} for task in tasks}
-        outputs = (self._one_pass(batches, pixel_values, motion_features) if self.one_pass and len(tasks) > 1
-                   else {task: model(task, pixel_values=pixel_values, motion_features=motion_features,
-                                     context_id=processor.image_context_id, **batches[task]) for task in tasks})
+        outputs = run_tasks(model, processor, batches, pixel_values, motion_features,
+                            one_pass=self.one_pass and len(tasks) > 1)
         for task, out in outputs.items():
             batch = batches[task]
             # The answer words' log-probabilities over the whole vocabulary, at the answer position (the model's
@@ -538,20 +537,6 @@ class Scorer:
                     r.qa_p_yes, r.qa_p_no = float(p_yes), float(p_no)
                     r.qa_answer = "yes" if p_yes >= p_no else "no"
 
-    def _one_pass(self, batches: dict[str, dict], pixel_values: torch.Tensor,
-                  motion_features: torch.Tensor) -> dict[str, LoveOutput]:
-        """Every task's outputs from one `forward_tasks` pass over the batch repeated once per task (`batches`:
-        each task's tokenised prompts, stacked task by task)."""
-        tasks, n = list(batches), pixel_values.shape[0]
-        repeat = len(tasks)
-        out = self.model.forward_tasks([task for task in tasks for _ in range(n)],
-                                       pixel_values=pixel_values.repeat(repeat, 1, 1, 1, 1),
-                                       motion_features=motion_features.repeat(repeat, 1, 1),
-                                       context_id=self.processor.image_context_id,
-                                       **self.processor.concat(list(batches.values())))
-        return {task: LoveOutput(hidden=out.hidden[k * n:(k + 1) * n], score=out.score[k * n:(k + 1) * n],
-                                 word_logits=out.word_logits[k * n:(k + 1) * n]) for k, task in enumerate(tasks)}
-
     def _mean_over_views(self, items: list[_Item], frames: torch.Tensor, fragments: torch.Tensor, batch: dict,
                          score: torch.Tensor, level_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Perception's score and level distribution averaged over the test-time views; the first view (the
@@ -568,6 +553,23 @@ class Scorer:
             score = score + out.score
             level_probs = level_probs + out.word_logits[:, processor.level_token_ids].softmax(-1)
         return score / len(views), level_probs / len(views)
+
+
+def run_tasks(model: LoveModel, processor: LoveProcessor, batches: dict[str, dict], pixel_values: torch.Tensor,
+              motion_features: torch.Tensor, one_pass: bool = False) -> dict[str, LoveOutput]:
+    """Each task's outputs on one batch of videos (`batches`: task -> its tokenised prompts for those videos, on
+    the model's device): a pass per task, or with `one_pass` one `forward_tasks` pass over the batch repeated
+    once per task (the prompts stacked task by task)."""
+    if not one_pass:
+        return {task: model(task, pixel_values=pixel_values, motion_features=motion_features,
+                            context_id=processor.image_context_id, **batch) for task, batch in batches.items()}
+    tasks, n = list(batches), pixel_values.shape[0]
+    out = model.forward_tasks([task for task in tasks for _ in range(n)],
+                              pixel_values=pixel_values.repeat(len(tasks), 1, 1, 1, 1),
+                              motion_features=motion_features.repeat(len(tasks), 1, 1),
+                              context_id=processor.image_context_id, **processor.concat(list(batches.values())))
+    return {task: LoveOutput(hidden=out.hidden[k * n:(k + 1) * n], score=out.score[k * n:(k + 1) * n],
+                             word_logits=out.word_logits[k * n:(k + 1) * n]) for k, task in enumerate(tasks)}
 
 
 # Allocation failures that CUDA libraries raise as a plain RuntimeError instead of torch.OutOfMemoryError.
